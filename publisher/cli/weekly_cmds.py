@@ -1,0 +1,3 @@
+"""`publish` commands of the weekly stage."""
+
+from publisher.cli.app import main  # noqa: F401
