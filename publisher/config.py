@@ -166,17 +166,15 @@ def _coerce(value: Any, default: Any, where: str) -> Any:
                 return float(value)
             except ValueError:
                 pass
-    elif isinstance(default, str):
-        if isinstance(value, str):
-            return value
+    elif isinstance(default, str) and isinstance(value, str):
+        return value
     elif isinstance(default, list):
         if isinstance(value, list):
             return value
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
-    elif isinstance(default, dict):
-        if isinstance(value, dict):
-            return value
+    elif isinstance(default, dict) and isinstance(value, dict):
+        return value
     raise ConfigError(f"{where}: expected {type(default).__name__}, got {value!r}")
 
 

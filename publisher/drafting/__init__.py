@@ -1,0 +1,64 @@
+"""Sectional drafting: independent, capped generations per section, checked against the facts.
+
+`draft_weekly` is what the weekly job calls; `draft_sections` is the general engine that long-form
+briefs (`publish draft`) use too.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+from publisher.config import LLMConfig, SiteConfig
+from publisher.drafting.engine import Log, Progress, draft_sections
+from publisher.drafting.guard import index_facts
+from publisher.drafting.plan import WEEKLY_SECTION_KEYS, Section, drafting_line, section_cap, weekly_sections
+from publisher.errors import DraftError
+
+__all__ = [
+    "WEEKLY_SECTION_KEYS", "Section", "draft_sections", "draft_weekly", "probe_server", "resolve_model",
+    "section_cap", "weekly_sections",
+]
+
+
+def draft_weekly(
+    facts: dict,
+    llm: LLMConfig,
+    site: SiteConfig,
+    progress: Progress | None = None,
+    log: Log | None = None,
+) -> dict[str, Any]:
+    """Draft the weekly post's prose sections (WEEKLY_SECTION_KEYS order) from the fact sheet.
+
+    Returns the JSON-ready draft record; a failing section falls back to its facts-only text.
+    Raises DraftError only when drafting is impossible for config reasons (unknown model, cap at
+    or above the ceiling).
+    """
+    index = index_facts(facts, extra_texts=[*site.stack, drafting_line(llm)])
+    return draft_sections(weekly_sections(facts, site, llm), llm, index, progress=progress, log=log)
+
+
+def resolve_model(model: str, install: bool = True, log: Log | None = None) -> str | None:
+    """What mlx-lm will load for `[llm] model` (a folder or hub id); None if not installed and not `install`."""
+    from publisher.drafting.models import locate_model
+
+    located = locate_model(model, log or (lambda line: None), install=install)
+    return located[0] if located else None
+
+
+def probe_server(llm: LLMConfig, timeout: float = 5.0) -> str:
+    """Check that the OpenAI-compatible server answers; returns the URL that did, else DraftError."""
+    base = llm.base_url.rstrip("/")
+    root = base[: -len("/v1")] if base.endswith("/v1") else base
+    # mlx_lm.server's /v1/models fails without a hub cache; its /health does not exist elsewhere.
+    for url in (f"{root}/health", f"{base}/models"):
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as resp:
+                json.loads(resp.read().decode("utf-8") or "{}")
+                return url
+        except (urllib.error.URLError, OSError, ValueError):
+            continue
+    raise DraftError(f"no OpenAI-compatible server answers at {llm.base_url}: start it (e.g. `mlx_lm.server "
+                     "--port 8080`) or set [llm] base_url / --base-url")

@@ -1,0 +1,237 @@
+"""Generation backends behind one small interface: in-process mlx-lm, or an OpenAI-compatible server.
+
+A backend turns requests (system prompt, user prompt, token cap) into generations (text, tokens
+generated as counted by the generator itself, finish reason, seconds). A failure of one request is
+returned as that generation's `error`, never raised: the engine falls back for that section only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from publisher.config import LLMConfig
+from publisher.errors import DraftError
+
+
+@dataclass(frozen=True)
+class Request:
+    system: str
+    user: str
+    max_tokens: int
+
+
+@dataclass
+class Generation:
+    text: str = ""
+    tokens: int = 0
+    finish_reason: str | None = None
+    seconds: float = 0.0
+    error: str | None = None
+
+
+class Backend(Protocol):
+    name: str
+    model_name: str
+    batched: bool
+
+    def generate(self, requests: list[Request]) -> list[Generation]: ...
+
+
+def _messages(req: Request) -> list[dict[str, str]]:
+    return [{"role": "system", "content": req.system}, {"role": "user", "content": req.user}]
+
+
+# ---- mlx --------------------------------------------------------------------------------------
+
+
+def apply_memory_limits(mx: Any, llm: LLMConfig) -> dict[str, bool]:
+    """The operators' Mac settings (wired, memory, cache limits); skipped where MLX has no such limit."""
+    applied = {}
+    for name, mb in (("set_wired_limit", llm.wired_limit_mb), ("set_memory_limit", llm.memory_limit_mb),
+                     ("set_cache_limit", llm.cache_limit_mb)):
+        if mb <= 0:
+            continue
+        try:
+            getattr(mx, name)(mb * 1024 * 1024)
+            applied[name] = True
+        except Exception:  # CPU builds and older versions have no wired limit: a no-op, not an error
+            applied[name] = False
+    return applied
+
+
+class MLXBackend:
+    """mlx-lm in this process; sections generated in one batch or one after another."""
+
+    name = "mlx"
+
+    def __init__(self, llm: LLMConfig, model_path: str, model_name: str | None = None) -> None:
+        from publisher.drafting.blas import preload_openblas
+
+        preload_openblas()
+        import mlx.core as mx
+        from mlx_lm import load
+
+        self.mx = mx
+        self.llm = llm
+        self.model_name = model_name or llm.model
+        self.batched = llm.batch
+        apply_memory_limits(mx, llm)
+        try:
+            self.model, self.tokenizer = load(model_path)
+        except Exception as exc:
+            raise DraftError(
+                f"[llm] model {model_name or model_path!r} could not be loaded ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0][:160] if str(exc) else ''}); reinstall it with `publish model install`"
+            ) from None
+
+    def prompt_tokens(self, req: Request) -> list[int]:
+        tok = self.tokenizer
+        if getattr(tok, "chat_template", None):
+            return list(tok.apply_chat_template(_messages(req), add_generation_prompt=True, tokenize=True))
+        return list(tok.encode(f"{req.system}\n\n{req.user}\n\n"))
+
+    def _sampling(self) -> tuple[Any, Callable[[], list[Any]]]:
+        from mlx_lm.sample_utils import make_logits_processors, make_sampler
+
+        sampler = make_sampler(temp=self.llm.temperature, top_p=self.llm.top_p if self.llm.top_p < 1 else 0.0)
+
+        def processors() -> list[Any]:
+            penalty = self.llm.repetition_penalty
+            return make_logits_processors(repetition_penalty=penalty if penalty and penalty != 1.0 else None)
+
+        return sampler, processors
+
+    def generate(self, requests: list[Request]) -> list[Generation]:
+        self.mx.random.seed(self.llm.seed)
+        try:
+            if self.batched and len(requests) > 1:
+                return self.generate_batch(requests)
+            return [self.generate_one(r) for r in requests]
+        finally:
+            self.mx.clear_cache()
+
+    def generate_one(self, req: Request) -> Generation:
+        from mlx_lm import stream_generate
+
+        sampler, processors = self._sampling()
+        start = time.perf_counter()
+        parts: list[str] = []
+        last = None
+        try:
+            for last in stream_generate(self.model, self.tokenizer, self.prompt_tokens(req), max_tokens=req.max_tokens,
+                                        sampler=sampler, logits_processors=processors()):
+                parts.append(last.text)
+        except Exception as exc:
+            return Generation(error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - start)
+        if last is None:
+            return Generation(error="no tokens generated", seconds=time.perf_counter() - start)
+        # generation_tokens counts a final end-of-sequence token; it is not part of the text
+        tokens = last.generation_tokens - (1 if last.finish_reason == "stop" else 0)
+        return Generation("".join(parts), tokens, last.finish_reason, time.perf_counter() - start)
+
+    def generate_batch(self, requests: list[Request]) -> list[Generation]:
+        """All sections in one batch (continuous batching, per-section caps): the same tokens, faster."""
+        from mlx_lm.generate import BatchGenerator
+
+        sampler, processors = self._sampling()
+        start = time.perf_counter()
+        try:
+            prompts = [self.prompt_tokens(r) for r in requests]
+            gen = BatchGenerator(self.model, stop_tokens=[[t] for t in self.tokenizer.eos_token_ids],
+                                 sampler=sampler, completion_batch_size=len(prompts),
+                                 prefill_batch_size=len(prompts))
+            try:
+                uids = gen.insert(prompts, [r.max_tokens for r in requests],
+                                  logits_processors=[processors() for _ in prompts])
+                tokens: dict[int, list[int]] = {uid: [] for uid in uids}
+                finish: dict[int, tuple[str, float]] = {}
+                while responses := gen.next_generated():
+                    for r in responses:
+                        if r.finish_reason != "stop":
+                            tokens[r.uid].append(r.token)
+                        if r.finish_reason is not None:
+                            finish[r.uid] = (r.finish_reason, time.perf_counter() - start)
+            finally:
+                gen.close()
+        except Exception as exc:
+            err = f"{type(exc).__name__}: {exc}"
+            return [Generation(error=err, seconds=time.perf_counter() - start) for _ in requests]
+        out = []
+        for uid in uids:
+            reason, seconds = finish.get(uid, ("length", time.perf_counter() - start))
+            out.append(Generation(self.tokenizer.decode(tokens[uid]), len(tokens[uid]), reason, seconds))
+        return out
+
+
+# ---- openai-compatible server -----------------------------------------------------------------
+
+
+class OpenAIBackend:
+    """Any OpenAI-compatible chat endpoint (mlx_lm.server, vLLM, llama.cpp, Ollama)."""
+
+    name = "openai"
+
+    def __init__(self, llm: LLMConfig) -> None:
+        self.llm = llm
+        self.model_name = llm.api_model
+        self.batched = llm.batch
+        self.url = llm.base_url.rstrip("/") + "/chat/completions"
+
+    def _payload(self, req: Request, extras: bool) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "model": self.llm.api_model, "messages": _messages(req), "max_tokens": req.max_tokens,
+            "temperature": self.llm.temperature, "top_p": self.llm.top_p, "seed": self.llm.seed, "stream": False,
+        }
+        if extras and self.llm.repetition_penalty and self.llm.repetition_penalty != 1.0:
+            payload["repetition_penalty"] = self.llm.repetition_penalty
+        return payload
+
+    def _post(self, payload: dict[str, Any]) -> dict[str, Any]:
+        headers = {"Content-Type": "application/json"}
+        key = self.llm.api_key or os.environ.get("PUBLISHER_LLM_API_KEY", "")
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        request = urllib.request.Request(self.url, json.dumps(payload).encode("utf-8"), headers, method="POST")
+        with urllib.request.urlopen(request, timeout=self.llm.timeout) as resp:
+            return json.loads(resp.read().decode("utf-8"))
+
+    def generate_one(self, req: Request) -> Generation:
+        start = time.perf_counter()
+        extras = True
+        error = "no attempt"
+        for attempt in range(self.llm.retries + 1):
+            try:
+                data = self._post(self._payload(req, extras))
+                choice = data["choices"][0]
+                text = (choice.get("message") or {}).get("content") or choice.get("text") or ""
+                usage = data.get("usage") or {}
+                tokens = usage.get("completion_tokens")
+                if not isinstance(tokens, int):
+                    return Generation(text, 0, choice.get("finish_reason"), time.perf_counter() - start,
+                                      error="server reported no completion_tokens")
+                return Generation(text, tokens, choice.get("finish_reason"), time.perf_counter() - start)
+            except urllib.error.HTTPError as exc:
+                error = f"HTTP {exc.code} from {self.url}"
+                if exc.code == 400 and extras:  # a strict server rejecting repetition_penalty
+                    extras = False
+                    continue
+                if exc.code < 500 and exc.code != 429:
+                    break
+            except (urllib.error.URLError, TimeoutError, OSError, ValueError, KeyError, IndexError) as exc:
+                error = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)} ({self.url})"
+            if attempt < self.llm.retries:
+                time.sleep(min(0.5 * 2**attempt, 4.0))
+        return Generation(error=error, seconds=time.perf_counter() - start)
+
+    def generate(self, requests: list[Request]) -> list[Generation]:
+        workers = len(requests) if self.batched else 1
+        with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
+            return list(pool.map(self.generate_one, requests))

@@ -1,0 +1,191 @@
+"""The section engine: one independent, capped generation per section, then clean-up and the guard.
+
+Sparse MoE models stay coherent for about 500 tokens of one output; a post is therefore drafted as
+independent sections, each capped under `llm.token_ceiling`, sharing no state, then concatenated.
+Any failure of one section (error, timeout, empty text, over its cap, repetitive, mostly dropped by
+the guard) publishes that section's facts-only text instead and says why; it never stops the post.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from publisher.config import LLMConfig
+from publisher.drafting.backends import Backend, Generation, MLXBackend, OpenAIBackend, Request
+from publisher.drafting.guard import FactIndex, guard_text
+from publisher.drafting.plan import Section, section_cap
+from publisher.errors import DraftError
+
+Progress = Callable[[str, int, int], None]
+Log = Callable[[str], None]
+
+SYSTEM_RULES = (
+    "You write one section of a weekly build-in-public newsletter about a paper-trading bot. "
+    "Voice: {voice} "
+    "Use only the facts listed by the user. Copy every number exactly as it is written there; never "
+    "compute, estimate or invent a number, a ticker or a name. Write plain prose paragraphs: no "
+    "heading, no list, no HTML, no code, no sign-off."
+)
+
+
+def build_request(section: Section, llm: LLMConfig, cap: int) -> Request:
+    facts = "\n".join(f"- {line}" for line in section.facts) or "- (no figures for this section)"
+    user = (
+        f"Section: {section.heading}\n"
+        f"Task: {section.instruction}\n"
+        f"Length: about {section.target_words} words.\n\n"
+        f"Facts:\n{facts}\n"
+    )
+    return Request(SYSTEM_RULES.format(voice=llm.voice.strip()), user, cap)
+
+
+_FENCE_RE = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
+_TAG_RE = re.compile(r"<\|?/?[A-Za-z_][^<>]{0,200}\|?>")
+_HEADING_LINE_RE = re.compile(r"^\s*(?:#{1,6}\s|={3,}\s*$|-{3,}\s*$|\*\*[^*]{1,80}\*\*:?\s*$|<)")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufffd]")
+
+
+def clean_text(text: str, heading: str, finish_reason: str | None) -> str:
+    """Strip what the template owns or the model should not emit: headings, HTML, code, a cut-off end."""
+    text = _CONTROL_RE.sub("", _FENCE_RE.sub("", text.replace("\r\n", "\n")))
+    lines = []
+    for line in text.split("\n"):
+        if _HEADING_LINE_RE.match(line):
+            continue
+        line = _TAG_RE.sub("", line).rstrip()
+        if re.match(r"\s*(?:Section|Task|Length|Facts|Voice):", line):
+            continue
+        if not lines and line.strip().strip("*#:").strip().lower() == heading.lower():
+            continue
+        lines.append(line)
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    if finish_reason == "length" and text and text[-1] not in ".!?\"')":
+        last = max(text.rfind(". "), text.rfind("! "), text.rfind("? "), text.rfind(".\n"))
+        text = text[: last + 1].rstrip() if last > 0 else ""
+    return text
+
+
+def is_repetitive(text: str) -> bool:
+    """Word salad and loops: too few distinct word trigrams for the length of the text."""
+    words = re.findall(r"\w+", text.lower())
+    if len(words) < 30:
+        return False
+    trigrams = list(zip(words, words[1:], words[2:], strict=False))
+    return len(set(trigrams)) / len(trigrams) < 0.5
+
+
+def _section_result(section: Section, cap: int, gen: Generation, index: FactIndex) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "key": section.key, "heading": section.heading, "text": "", "cap": cap,
+        "tokens": gen.tokens, "finish_reason": gen.finish_reason, "seconds": round(gen.seconds, 3),
+        "fallback": False, "fallback_reason": None, "guard": {"kept": 0, "dropped": []},
+    }
+    reason = None
+    if gen.error:
+        reason = f"backend error: {gen.error}"
+    elif gen.tokens > cap:
+        reason = f"over the cap: {gen.tokens} tokens > {cap}"
+    else:
+        text = clean_text(gen.text, section.heading, gen.finish_reason)
+        if not text:
+            reason = "empty text" if gen.finish_reason != "length" else "no complete sentence before the cap"
+        elif is_repetitive(text):
+            reason = "repetitive output"
+        else:
+            guarded = guard_text(text, index)
+            result["guard"] = guarded.as_dict()
+            if guarded.kept == 0 or len(guarded.dropped) > guarded.kept:
+                reason = f"guard dropped {len(guarded.dropped)} of {guarded.kept + len(guarded.dropped)} sentences"
+            else:
+                result["text"] = guarded.text
+    if reason:
+        result.update(text=section.fallback, fallback=True, fallback_reason=reason)
+    return result
+
+
+def _none_result(section: Section, cap: int, index: FactIndex) -> dict[str, Any]:
+    guarded = guard_text(section.fallback, index)
+    return {
+        "key": section.key, "heading": section.heading, "text": section.fallback, "cap": cap, "tokens": 0,
+        "finish_reason": "stop", "seconds": 0.0, "fallback": False, "fallback_reason": None,
+        "guard": guarded.as_dict(),
+    }
+
+
+def make_backend(llm: LLMConfig, log: Log | None = None) -> Backend | None:
+    """The configured backend (None for `none`); config problems raise DraftError."""
+    if llm.backend == "none":
+        return None
+    if llm.backend == "openai":
+        return OpenAIBackend(llm)
+    from publisher.drafting.models import locate_model
+
+    located = locate_model(llm.model, log or _stderr)
+    assert located is not None  # install=True either installs or raises
+    try:
+        return MLXBackend(llm, *located)
+    except ImportError as exc:
+        raise DraftError(f"the mlx backend needs mlx and mlx-lm ({exc}): reinstall publisher, "
+                         "or draft with --llm none / [llm] backend = 'none'") from None
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def draft_sections(
+    sections: list[Section],
+    llm: LLMConfig,
+    index: FactIndex,
+    backend: Backend | None = None,
+    progress: Progress | None = None,
+    log: Log | None = None,
+) -> dict[str, Any]:
+    """Draft every section independently; the JSON-ready draft record (texts plus metadata)."""
+    caps = [section_cap(s.target_words, llm) for s in sections]
+    start = time.perf_counter()
+    if backend is None and llm.backend != "none":
+        backend = make_backend(llm, log)
+    results: list[dict[str, Any]] = []
+    total = len(sections)
+
+    def done(result: dict[str, Any]) -> None:
+        results.append(result)
+        if progress:
+            progress(result["key"], len(results), total)
+
+    if backend is None:
+        for section, cap in zip(sections, caps, strict=True):
+            done(_none_result(section, cap, index))
+    else:
+        requests = [build_request(s, llm, cap) for s, cap in zip(sections, caps, strict=True)]
+        if backend.batched:
+            gens = _safe_generate(backend, requests)
+            for section, cap, gen in zip(sections, caps, gens, strict=True):
+                done(_section_result(section, cap, gen, index))
+        else:
+            for section, cap, req in zip(sections, caps, requests, strict=True):
+                done(_section_result(section, cap, _safe_generate(backend, [req])[0], index))
+    return {
+        "backend": llm.backend,
+        "model": getattr(backend, "model_name", None) if backend else None,
+        "token_ceiling": llm.token_ceiling,
+        "batched": bool(backend and backend.batched),
+        "seconds": round(time.perf_counter() - start, 3),
+        "sections": results,
+    }
+
+
+def _safe_generate(backend: Backend, requests: list[Request]) -> list[Generation]:
+    """A backend that raises, or answers with the wrong count, fails its sections, not the post."""
+    try:
+        gens = backend.generate(requests)
+    except Exception as exc:
+        return [Generation(error=f"{type(exc).__name__}: {exc}") for _ in requests]
+    if len(gens) != len(requests):
+        return [Generation(error=f"backend returned {len(gens)} texts for {len(requests)} sections") for _ in requests]
+    return gens

@@ -1,0 +1,56 @@
+"""Display formatting of fact-sheet figures (`{"value": ..., "unit": ...}`).
+
+Rounding happens only here, at display time, so the post, the chart alt texts, the email and the
+feed all show a figure the same way: money with a sign and 2 decimals, percentages with 1 or 2,
+ratios with 2, `n/a` for an undefined value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+NA = "n/a"
+
+
+def _value(figure: Any) -> float | None:
+    if isinstance(figure, dict):
+        return figure.get("value")
+    return figure
+
+
+def _signed(value: float, digits: int) -> str:
+    text = f"{value:+.{digits}f}"
+    # -0.001 rounds to "-0.00": a sign on zero reads as a loss that did not happen.
+    return text[1:] if float(text) == 0 else text
+
+
+def money(figure: Any, sign: bool = True, unit: bool = True) -> str:
+    """`-34.58 USDT` for a result; `sign=False` for a balance. Per-trade units keep their suffix."""
+    value = _value(figure)
+    if value is None:
+        return NA
+    suffix = (figure.get("unit") if unit and isinstance(figure, dict) else "") or ""
+    return f"{_signed(value, 2) if sign else f'{value:.2f}'} {suffix}".rstrip()
+
+
+def pct(figure: Any, digits: int = 1, sign: bool = False) -> str:
+    value = _value(figure)
+    if value is None:
+        return NA
+    return (_signed(value, digits) if sign else f"{value:.{digits}f}") + "%"
+
+
+def ratio(figure: Any) -> str:
+    value = _value(figure)
+    return NA if value is None else f"{value:.2f}"
+
+
+def count(figure: Any) -> str:
+    value = _value(figure)
+    return NA if value is None else f"{int(value):,}"
+
+
+def num(figure: Any) -> float:
+    """The value as a float for arithmetic (charts); an undefined value counts as 0."""
+    value = _value(figure)
+    return 0.0 if value is None else float(value)

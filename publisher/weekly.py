@@ -1,0 +1,190 @@
+"""The Tuesday job: facts -> draft -> post file -> site, feed, email, dev.to -> deploy.
+
+Safe to re-run: a post whose body was edited by hand is never regenerated without `force`
+(detected through `generated_hash` in its front matter), an unchanged week rewrites nothing,
+and every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from publisher import figures
+from publisher.book import open_book
+from publisher.config import Config
+from publisher.content import dump_post, parse_front_matter
+from publisher.facts import compute_facts
+from publisher.fsutil import atomic_write_text
+from publisher.progress import Progress
+from publisher.weeks import IsoWeek, last_complete_week, parse_week
+
+
+@dataclass
+class WeeklyResult:
+    week: str
+    action: str  # written | regenerated | unchanged | kept-edited | skipped-quiet
+    post_path: Path | None = None
+    facts_path: Path | None = None
+    backup_path: Path | None = None
+    headline: str = ""
+    published: bool = False
+    warnings: list[str] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    build: Any = None
+    deploy: Any = None
+
+
+def body_hash(body: str) -> str:
+    """Hash of a post body, blind to line endings and trailing blank space an editor may add."""
+    normal = "\n".join(line.rstrip() for line in body.replace("\r\n", "\n").split("\n")).strip()
+    return hashlib.sha256(normal.encode("utf-8")).hexdigest()
+
+
+def figures_hash(facts: dict) -> str:
+    """Hash of what the post shows: the facts without the reproducibility stamp."""
+    shown = {k: v for k, v in facts.items() if k != "stamp"}
+    return hashlib.sha256(json.dumps(shown, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def weekly_paths(config: Config, week: IsoWeek) -> tuple[Path, Path, Path]:
+    folder = config.content_dir / "weekly"
+    return folder / f"{week}.md", folder / f"{week}.facts.json", folder / f"{week}.draft.json"
+
+
+def headline(facts: dict) -> str:
+    """One line of the week's figures for the summary, formatted like the post formats them."""
+    week = facts["all_books"]["week"]
+    return (
+        f"{facts['week']['iso']}: {figures.count(week['round_trips'])} round-trips, "
+        f"win rate {figures.pct(week['win_rate'])}, realized PnL {figures.money(week['realized_pnl'])}, "
+        f"return {figures.pct(week['return'], digits=2, sign=True)}"
+    )
+
+
+def run_weekly(
+    config: Config,
+    week: str | None = None,
+    *,
+    publish: bool = False,
+    push: bool = False,
+    force: bool = False,
+    now: dt.datetime | None = None,
+    progress: Progress | None = None,
+) -> WeeklyResult:
+    progress = progress or Progress()
+    tz = config.site.timezone
+    now = now or dt.datetime.now(ZoneInfo(tz))
+    iso_week = parse_week(week) if week else last_complete_week(now, tz)
+    post_path, facts_path, draft_path = weekly_paths(config, iso_week)
+
+    with progress.stage(f"facts {iso_week}"), open_book(config.path(config.book.path), config.book) as book:
+        facts = compute_facts(book, iso_week, tz)
+    result = WeeklyResult(week=str(iso_week), action="", headline=headline(facts),
+                          facts_path=facts_path, warnings=list(facts.get("warnings", [])))
+
+    quiet = (facts["all_books"]["week"]["round_trips"]["value"] or 0) == 0
+    if quiet and config.weekly.quiet_week == "skip" and not post_path.exists():
+        result.action = "skipped-quiet"
+        return result
+
+    existing = _read_post(post_path)
+    edited = existing is not None and existing[0].get("generated_hash") != body_hash(existing[1])
+    same_figures = existing is not None and existing[0].get("facts_hash") == figures_hash(facts)
+
+    if existing is not None and not force and (edited or same_figures):
+        result.action = "kept-edited" if edited else "unchanged"
+        result.post_path = post_path
+        if publish and existing[0].get("status") != "published":
+            atomic_write_text(post_path, _mark_published(post_path.read_text(encoding="utf-8"), now))
+            result.files.append(post_path)
+    else:
+        draft = _draft(facts, config, progress)
+        result.warnings += _draft_warnings(draft)
+        from publisher.weekly_post import render_weekly_markdown
+
+        meta, body = render_weekly_markdown(facts, draft, config)
+        meta["generated_hash"] = body_hash(body)
+        meta["facts_hash"] = figures_hash(facts)
+        if publish:
+            meta["status"] = "published"
+            meta["date"] = now.replace(microsecond=0).isoformat()
+        elif existing is not None and existing[0].get("status") == "published":
+            meta["status"], meta["date"] = "published", existing[0].get("date", meta.get("date"))
+        if existing is not None:
+            result.backup_path = _backup(post_path, now)
+            result.files.append(result.backup_path)
+        atomic_write_text(facts_path, json.dumps(facts, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        atomic_write_text(draft_path, json.dumps(draft, indent=2, ensure_ascii=False) + "\n")
+        atomic_write_text(post_path, dump_post(meta, body))
+        result.files += [post_path, facts_path, draft_path]
+        result.action = "regenerated" if existing is not None else "written"
+        result.post_path = post_path
+
+    result.published = _read_post(post_path)[0].get("status") == "published"
+
+    from publisher.site import build_site
+
+    with progress.stage("build site, feed, email, dev.to export"):
+        result.build = build_site(config)
+    result.warnings += list(getattr(result.build, "warnings", []))
+
+    if push:
+        from publisher.deploy import deploy_site
+
+        with progress.stage("deploy"):
+            result.deploy = deploy_site(config, f"Publish {iso_week}")
+    return result
+
+
+def _draft(facts: dict, config: Config, progress: Progress) -> dict:
+    from publisher.drafting import draft_weekly, probe_server
+
+    if config.llm.backend == "openai":
+        # A server that is down fails the run up front; faults of one section fall back instead.
+        probe_server(config.llm)
+    label = f"draft ({config.llm.backend}: {config.llm.model})" if config.llm.backend != "none" else "draft (facts only)"
+    with progress.stage(label):
+        return draft_weekly(facts, config.llm, config.site, progress=lambda key, done, total: progress.step(key, done, total))
+
+
+def _draft_warnings(draft: dict) -> list[str]:
+    notes = []
+    for section in draft.get("sections", []):
+        dropped = section.get("guard", {}).get("dropped", [])
+        if dropped:
+            notes.append(f"guard dropped {len(dropped)} sentence(s) from '{section['key']}' (numbers not in the facts)")
+        if section.get("fallback"):
+            notes.append(f"section '{section['key']}' fell back to facts-only text: {section.get('fallback_reason')}")
+    return notes
+
+
+def _read_post(path: Path) -> tuple[dict, str] | None:
+    if not path.exists():
+        return None
+    return parse_front_matter(path.read_text(encoding="utf-8"), path)
+
+
+_STATUS_LINE = re.compile(r"^status:.*$", re.MULTILINE)
+_DATE_LINE = re.compile(r"^date:.*$", re.MULTILINE)
+
+
+def _mark_published(text: str, now: dt.datetime) -> str:
+    """Flip a post to published by touching only its status and date lines, so hand edits stay byte-exact."""
+    head, sep, rest = text.partition("\n---")
+    stamp = now.replace(microsecond=0).isoformat()
+    head = _STATUS_LINE.sub("status: published", head, count=1)
+    head = _DATE_LINE.sub(f"date: '{stamp}'", head, count=1)
+    return head + sep + rest
+
+
+def _backup(path: Path, now: dt.datetime) -> Path:
+    backup = path.with_name(f"{path.name}.{now:%Y%m%dT%H%M%S}.bak")
+    atomic_write_text(backup, path.read_text(encoding="utf-8"))
+    return backup

@@ -1,0 +1,142 @@
+"""The section engine with the `none` backend and scripted backends: caps, fallbacks, clean-up."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from facts_sample import quiet_facts, sample_facts
+
+from publisher.config import LLMConfig, SiteConfig
+from publisher.drafting import WEEKLY_SECTION_KEYS, draft_weekly, section_cap, weekly_sections
+from publisher.drafting.backends import Generation, Request
+from publisher.drafting.engine import clean_text, draft_sections
+from publisher.drafting.guard import index_facts
+from publisher.errors import DraftError
+
+SITE = SiteConfig(stack=["Apple M1 Max, 64GB unified memory", "MLX Qwen 3.6 35B-A3B 8-bit quant"])
+
+
+class Scripted:
+    """A backend that answers each section from a script (by the section heading in the prompt)."""
+
+    name = "scripted"
+    model_name = "scripted"
+
+    def __init__(self, answers: dict[str, Generation | Exception], batched: bool = True) -> None:
+        self.answers = answers
+        self.batched = batched
+        self.requests: list[Request] = []
+
+    def generate(self, requests: list[Request]) -> list[Generation]:
+        self.requests += requests
+        out = []
+        for req in requests:
+            heading = req.user.split("\n", 1)[0].removeprefix("Section: ")
+            answer = self.answers.get(heading, Generation("Fees were 1.23 USDT.", 6, "stop", 0.1))
+            if isinstance(answer, Exception):
+                raise answer
+            out.append(answer)
+        return out
+
+
+def _draft(answers: dict, llm: LLMConfig | None = None, batched: bool = True, facts: dict | None = None) -> dict:
+    facts = facts or sample_facts()
+    llm = llm or LLMConfig(backend="mlx")
+    backend = Scripted(answers, batched)
+    sections = weekly_sections(facts, SITE, llm)
+    return draft_sections(sections, llm, index_facts(facts, SITE.stack), backend=backend)
+
+
+@pytest.mark.parametrize("facts", [sample_facts(), quiet_facts()], ids=["busy", "quiet"])
+def test_none_backend_drafts_every_section_from_facts_only(facts):
+    calls = []
+    draft = draft_weekly(facts, LLMConfig(backend="none"), SITE, progress=lambda *a: calls.append(a))
+    assert [s["key"] for s in draft["sections"]] == list(WEEKLY_SECTION_KEYS)
+    assert calls == [(k, i, 5) for i, k in enumerate(WEEKLY_SECTION_KEYS, 1)]
+    assert draft["backend"] == "none" and draft["model"] is None and draft["batched"] is False
+    for s in draft["sections"]:
+        assert s["text"].strip()
+        assert s["guard"]["dropped"] == []  # the templates only print figures of the facts
+        assert not s["fallback"]
+        assert s["tokens"] <= s["cap"] < 500
+    json.dumps(draft)  # stored beside the post
+
+
+def test_none_backend_text_carries_the_week_figures():
+    draft = draft_weekly(sample_facts(), LLMConfig(backend="none"), SITE)
+    text = {s["key"]: s["text"] for s in draft["sections"]}
+    assert "24 round-trips" in text["week"] and "50.0%" in text["week"] and "-0.70 USDT" in text["week"]
+    assert "10 losing trades cost 12.50 USDT" in text["vault"]
+    assert "Apple M1 Max" in text["stack"]
+
+
+def test_quiet_week_says_so():
+    draft = draft_weekly(quiet_facts(), LLMConfig(backend="none"), SiteConfig())
+    text = {s["key"]: s["text"] for s in draft["sections"]}
+    assert text["week"].startswith("No round-trip closed this week")
+    assert "No news item" in text["news"]
+    assert "demo.sqlite" in text["stack"]
+
+
+def test_caps_follow_target_length_and_stay_under_the_ceiling():
+    llm = LLMConfig()
+    assert section_cap(70, llm) == 136
+    assert section_cap(1000, llm) == 400  # default upper bound
+    assert section_cap(1000, LLMConfig(token_ceiling=300)) == 299
+    assert section_cap(1000, LLMConfig(max_tokens=250)) == 250
+    with pytest.raises(DraftError, match="at or above token_ceiling"):
+        section_cap(100, LLMConfig(max_tokens=500, token_ceiling=500))
+
+
+def test_sections_never_see_each_other():
+    backend = Scripted({})
+    llm = LLMConfig()
+    draft_sections(weekly_sections(sample_facts(), SITE, llm), llm, index_facts(sample_facts()), backend=backend)
+    assert len(backend.requests) == 5
+    for req in backend.requests:
+        assert req.max_tokens < llm.token_ceiling
+        assert "Fees were 1.23 USDT" not in req.user  # no earlier output in any prompt
+
+
+def test_good_text_is_kept_and_bad_sentences_are_reported():
+    draft = _draft({"One operating insight": Generation(
+        "## One operating insight\n\nThe win rate was 50.0% on 24 round-trips. Expectancy was negative. "
+        "The bot made 5,000 USDT.", 40, "stop", 1.5)})
+    insight = draft["sections"][3]
+    assert insight["text"] == "The win rate was 50.0% on 24 round-trips. Expectancy was negative."
+    assert insight["guard"] == {"kept": 2, "dropped": [{"sentence": "The bot made 5,000 USDT.",
+                                                        "reason": "number 5,000 USDT not in facts"}]}
+    assert insight["tokens"] == 40 and insight["finish_reason"] == "stop" and not insight["fallback"]
+
+
+@pytest.mark.parametrize(("answer", "reason"), [
+    (Generation(error="TimeoutError: timed out"), "backend error: TimeoutError: timed out"),
+    (Generation("", 0, "stop"), "empty text"),
+    (Generation("Fees were 1.23 USDT.", 900, "length"), "over the cap: 900 tokens > 216"),
+    (Generation("The trade went wrong again. " * 20, 200, "length"), "repetitive output"),
+    (Generation("It made 5,000 USDT. Win rate 99%. Fees were 1.23 USDT.", 30, "stop"), "guard dropped 2 of 3 sentences"),
+    (Generation("The books closed 24 round-trips and then the", 216, "length"), "no complete sentence before the cap"),
+])
+def test_a_failing_section_falls_back_to_facts_only_text(answer, reason):
+    draft = _draft({"One operating insight": answer})
+    insight = draft["sections"][3]
+    facts_only = weekly_sections(sample_facts(), SITE, LLMConfig())[3].fallback
+    assert insight["fallback"] is True
+    assert insight["fallback_reason"] == reason
+    assert insight["text"] == facts_only
+    assert [s["fallback"] for s in draft["sections"]] == [False, False, False, True, False]
+
+
+def test_a_backend_that_raises_fails_its_sections_not_the_post():
+    for batched in (True, False):
+        draft = _draft({"News that mattered": RuntimeError("server went away")}, batched=batched)
+        news = draft["sections"][2]
+        assert news["fallback"] and news["fallback_reason"] == "backend error: RuntimeError: server went away"
+        assert len(draft["sections"]) == 5
+
+
+def test_clean_text_strips_what_the_template_owns():
+    raw = ("Section: News that mattered Task: say it\n# News that mattered\n<div onclick=x>hi</div>\n"
+           "```python\nprint(1)\n```\nBitcoin led the list.<|im_end|> More <b>news</b> came in.\n\nThe tape was quiet and")
+    assert clean_text(raw, "News that mattered", "length") == "Bitcoin led the list. More news came in."
