@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+import os
 import re
 import sqlite3
 import threading
@@ -24,6 +26,7 @@ from typing import Any
 
 from publisher.config import BookConfig
 from publisher.errors import BookError
+from publisher.fsutil import atomic_write_text
 
 NATIVE_SCHEMA = """\
 -- The native book schema (publish schema). Timestamps: ISO-8601 TEXT in UTC, e.g. 2026-04-14T09:30:00Z.
@@ -86,6 +89,7 @@ CREATE INDEX IF NOT EXISTS news_items_at ON news_items(published_at);
 
 TIMESTAMP_FORMATS = ("iso", "epoch_s", "epoch_ms")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 # Logical tables: column -> default SQL expression when a mapping leaves it out (None: required).
@@ -236,10 +240,16 @@ class Source:
     raw: dict[str, str] = field(default_factory=dict)  # logical column -> raw column name, if simple
     key_prefix: str = ""  # mapping key prefix for error messages, e.g. "[book.mapping.trades]"
 
-    def select(self, names: tuple[str, ...] | list[str] | None = None) -> str:
+    def select(self, names: tuple[str, ...] | list[str] | None = None, scan: bool = False) -> str:
+        """A subquery with logical column names; SQLite flattens it, so indexes still apply.
+
+        scan: read the table front to back (NOT INDEXED) — for whole-history aggregates, where an
+        index would only add a random lookup per row.
+        """
         names = names or list(self.columns)
         cols = ", ".join(f"{self.columns[n]} AS {n}" for n in names)
-        return f"(SELECT {cols} FROM {self.from_sql})"
+        source = f"{self.from_sql} NOT INDEXED" if scan and not self.from_sql.startswith("(") else self.from_sql
+        return f"(SELECT {cols} FROM {source})"
 
     def where_hint(self, column: str) -> str:
         if self.key_prefix:
@@ -467,15 +477,76 @@ def _day_expr(expr: str, fmt: str) -> str:
 # The book
 
 
+def _stat_key(path: Path) -> list[int]:
+    st = os.stat(path)
+    return [st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns]
+
+
+class FactsCache:
+    """What is expensive to recompute on a large book, kept in the project's state folder (never in
+    the book): the file's SHA-256 (valid while size, mtime, inode and ctime are unchanged, as git
+    trusts its index) and the per-day totals of trades closed before a cut. Delete the folder or
+    pass --no-cache to recompute everything."""
+
+    VERSION = 1
+
+    def __init__(self, folder: Path, book_path: Path, layout: Layout) -> None:
+        identity = json.dumps({"path": str(Path(book_path).resolve()), "format": layout.format,
+                               "timestamps": layout.timestamps, "version": self.VERSION,
+                               "trades": [layout.sources["trades"].from_sql, layout.sources["trades"].columns]},
+                              sort_keys=True)
+        self.identity = hashlib.sha256(identity.encode()).hexdigest()
+        self.file = Path(folder) / f"book-{self.identity[:20]}.json"
+        self.book_path = Path(book_path)
+        self.data: dict[str, Any] = {}
+        self.dirty = False
+        with suppress(OSError, ValueError):
+            loaded = json.loads(self.file.read_text(encoding="utf-8"))
+            if isinstance(loaded, dict) and loaded.get("identity") == self.identity:
+                self.data = loaded
+        self.data["identity"] = self.identity
+
+    def sha256(self) -> str | None:
+        entry = self.data.get("sha256")
+        with suppress(OSError):
+            if isinstance(entry, dict) and entry.get("stat") == _stat_key(self.book_path):
+                return str(entry["hex"])
+        return None
+
+    def remember_sha256(self, stat: list[int], hexdigest: str) -> None:
+        self.data["sha256"] = {"stat": stat, "hex": hexdigest}
+        self.dirty = True
+
+    def history(self) -> tuple[str | float, int, list[DailyTotal]] | None:
+        entry = self.data.get("history")
+        try:
+            days = [DailyTotal(int(b), d, float(p), int(c)) for b, d, p, c in entry["days"]]
+            return entry["cut"], int(entry["count"]), days
+        except (TypeError, KeyError, ValueError):
+            return None
+
+    def remember_history(self, cut: str | float, count: int, days: list[DailyTotal]) -> None:
+        self.data["history"] = {"cut": cut, "count": count,
+                                "days": [[d.book_id, d.day, d.realized_pnl, d.count] for d in days]}
+        self.dirty = True
+
+    def save(self) -> None:
+        if self.dirty:
+            with suppress(OSError):  # a cache that cannot be written only costs time
+                atomic_write_text(self.file, json.dumps(self.data, separators=(",", ":")))
+            self.dirty = False
+
+
 class Book:
     """A read-only connection to one book file plus its layout."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, layout: Layout) -> None:
+    def __init__(self, path: Path, conn: sqlite3.Connection, layout: Layout, cache_dir: Path | None = None) -> None:
         self.path = path
         self.conn = conn
         self.layout = layout
         self._sha: str | None = None
         self._sha_thread: threading.Thread | None = None
+        self._cache = FactsCache(cache_dir, path, layout) if cache_dir else None
 
     @property
     def format(self) -> str:
@@ -485,16 +556,21 @@ class Book:
 
     def start_hashing(self) -> None:
         """Hash the file on a thread: hashlib releases the GIL, so it overlaps the SQL queries."""
+        if self._sha is None and self._cache is not None:
+            self._sha = self._cache.sha256()
         if self._sha is None and self._sha_thread is None:
             self._sha_thread = threading.Thread(target=self._hash, daemon=True)
             self._sha_thread.start()
 
     def _hash(self) -> None:
+        before = _stat_key(self.path)
         digest = hashlib.sha256()
         with open(self.path, "rb") as handle:
             while chunk := handle.read(4 << 20):
                 digest.update(chunk)
         self._sha = digest.hexdigest()
+        if self._cache is not None and _stat_key(self.path) == before:
+            self._cache.remember_sha256(before, self._sha)
 
     def sha256(self) -> str:
         if self._sha_thread is not None:
@@ -503,6 +579,12 @@ class Book:
             self._hash()
         assert self._sha is not None
         return self._sha
+
+    def save_cache(self) -> None:
+        if self._cache is not None:
+            if self._sha_thread is not None:
+                self._sha_thread.join()
+            self._cache.save()
 
     # -- queries --------------------------------------------------------------------------------
 
@@ -525,8 +607,8 @@ class Book:
         for row in rows:
             _check_number(src, "id", row[0], row[0], integer=True)
             _check_number(src, "starting_balance", row[3], row[0])
-            metas.append(BookMeta(int(row[0]), str(row[1] if row[1] is not None else f"book {row[0]}"),
-                                  str(row[2] or "standard"), float(row[3]), str(row[4] or "USDT")))
+            metas.append(BookMeta(int(row[0]), _text(row[1]) or f"book {row[0]}", _text(row[2]) or "standard",
+                                  float(row[3]), _text(row[4]) or "USDT"))
         return metas
 
     def _check_timestamp_types(self, src: Source, column: str) -> None:
@@ -540,9 +622,11 @@ class Book:
             if not rows:
                 return
             row_id, value, kind = rows[0]
-            ok = kind == "text" if fmt == "iso" else kind in ("integer", "real")
+            numeric = kind in ("integer", "real") or (kind == "text" and str(value).strip().isdigit())
+            ok = (kind == "text" and _ISO_DATE.match(value) is not None) if fmt == "iso" else kind in (
+                "integer", "real")
             if not ok:
-                hint = ("timestamps = \"epoch_s\" or \"epoch_ms\"" if fmt == "iso" and kind in ("integer", "real")
+                hint = ("timestamps = \"epoch_s\" or \"epoch_ms\"" if fmt == "iso" and numeric
                         else "timestamps = \"iso\"")
                 raise BookError(f"{self.path}: {src.label} column {src.raw.get(column, expr)} row id {row_id} holds "
                                 f"{value!r} ({kind}) but timestamps are read as {fmt}; make the column one format "
@@ -575,36 +659,40 @@ class Book:
         start_ts, end_ts = start.timestamp(), end.timestamp()
 
         # History: every trade closed before the cut (a UTC day boundary at least a day before the
-        # week starts), aggregated per book and day inside SQLite.
+        # week starts), aggregated per book and day inside SQLite (or reused from the cache).
         cut = _bound(start, fmt, slack_days=-1)
-        day = _day_expr("closed_at", fmt)
-        rows = self._run(
-            f"SELECT book_id, {day} AS d, SUM(realized_pnl), COUNT(*), "
-            "SUM(typeof(realized_pnl) NOT IN ('integer', 'real')) "
-            f"FROM {trades.select(['book_id', 'closed_at', 'realized_pnl'])} "
-            "WHERE closed_at < :cut GROUP BY book_id, d ORDER BY d, book_id", {"cut": cut}, trades.label)
-        if any(r[4] for r in rows):
-            self._raise_bad_number(trades, "realized_pnl", "closed_at < :cut", {"cut": cut})
-        history = [DailyTotal(int(r[0]), r[1], float(r[2]), int(r[3])) for r in rows]
+        history = self._history(trades, cut)
 
         # Recent: every trade closed from the cut to the week end, one row each, in close order.
         ts = _ts_expr("closed_at", fmt)
         hi = _bound(end, fmt, slack_days=1)
-        names = ["id", "book_id", "symbol", "closed_at", "realized_pnl", "fee_open", "fee_close"]
+        names = ["id", "book_id", "symbol", "closed_at", "realized_pnl", "fee_open", "fee_close", "opened_at"]
         rows = self._run(
-            f"SELECT id, book_id, symbol, closed_at, {ts} AS ts, realized_pnl, fee_open, fee_close "
-            f"FROM {trades.select(names)} WHERE closed_at >= :cut AND closed_at < :hi ORDER BY ts, id",
-            {"cut": cut, "hi": hi}, trades.label)
+            f"SELECT id, book_id, symbol, closed_at, {ts} AS ts, realized_pnl, fee_open, fee_close, opened_at, "
+            f"{_ts_expr('opened_at', fmt)} FROM {trades.select(names)} WHERE closed_at >= :cut AND closed_at < :hi "
+            "ORDER BY ts, id", {"cut": cut, "hi": hi}, trades.label)
         recent = []
+        seen: set[int] = set()
         for r in rows:
             if r[4] is None:
                 self._bad_timestamp(trades, "closed_at", r[0], r[3])
             if r[4] >= end_ts:
                 continue
+            _check_number(trades, "id", r[0], r[0], integer=True)
+            _check_number(trades, "book_id", r[1], r[0], integer=True)
             _check_number(trades, "realized_pnl", r[5], r[0])
             _check_number(trades, "fee_open", r[6], r[0])
             _check_number(trades, "fee_close", r[7], r[0])
-            recent.append(ClosedTrade(int(r[0]), int(r[1]), str(r[2]), round(r[4], 3), float(r[5]),
+            if r[9] is None:
+                self._bad_timestamp(trades, "opened_at", r[0], r[8])
+            if r[9] > r[4]:
+                raise BookError(f"{self.path}: {trades.label} row id {r[0]} was closed before it was opened "
+                                f"({r[3]} < {r[8]}); fix the row's timestamps")
+            if r[0] in seen:
+                raise BookError(f"{self.path}: {trades.label} has two trades with id {r[0]} (duplicate id); ids key "
+                                "the failure vault, so map [book.mapping.trades] id to a unique column")
+            seen.add(r[0])
+            recent.append(ClosedTrade(int(r[0]), int(r[1]), _text(r[2]), round(r[4], 3), float(r[5]),
                                       float(r[6]) + float(r[7])))
 
         return Snapshot(
@@ -617,6 +705,42 @@ class Book:
             news=self._news(start, end, start_ts, end_ts),
             has_vault="failure_vault" in self.layout.sources,
         )
+
+    def _aggregate(self, trades: Source, where: str, params: Mapping[str, Any], scan: bool = False) -> list[DailyTotal]:
+        day = _day_expr("closed_at", self.layout.timestamps)
+        rows = self._run(
+            f"SELECT book_id, {day} AS d, total(realized_pnl), count(*), "
+            "sum(typeof(realized_pnl) NOT IN ('integer', 'real')) "
+            f"FROM {trades.select(['book_id', 'closed_at', 'realized_pnl'], scan=scan)} "
+            f"WHERE {where} GROUP BY book_id, d ORDER BY d, book_id", params, trades.label)
+        if any(r[4] for r in rows):
+            self._raise_bad_number(trades, "realized_pnl", where, params)
+        return [DailyTotal(int(r[0]), r[1], float(r[2]), int(r[3])) for r in rows]
+
+    def _count_before(self, trades: Source, cut: str | float) -> int:
+        return int(self._run(f"SELECT count(*) FROM {trades.select(['closed_at'])} WHERE closed_at < :cut",
+                             {"cut": cut}, trades.label)[0][0])
+
+    def _history(self, trades: Source, cut: str | float) -> list[DailyTotal]:
+        """Daily totals before `cut`. With a cache, only the days closed since the last run are read:
+        closed trades are a ledger, so the cached days are reused when the number of trades closed
+        before the cached cut is unchanged (a deleted or back-dated trade forces a full re-read)."""
+        cached = self._cache.history() if self._cache else None
+        if cached is not None:
+            old_cut, old_count, old_days = cached
+            if type(old_cut) is type(cut) and old_cut <= cut and self._count_before(trades, old_cut) == old_count:
+                gap = self._aggregate(trades, "closed_at >= :lo AND closed_at < :cut", {"lo": old_cut, "cut": cut})
+                history = old_days + gap
+                assert self._cache is not None
+                self._cache.remember_history(cut, old_count + sum(d.count for d in gap), history)
+                return history
+            if type(old_cut) is type(cut) and old_cut > cut:
+                # An older week: read it, keep the cache for the newer one.
+                return self._aggregate(trades, "closed_at < :cut", {"cut": cut}, scan=True)
+        history = self._aggregate(trades, "closed_at < :cut", {"cut": cut}, scan=True)
+        if self._cache is not None:
+            self._cache.remember_history(cut, sum(d.count for d in history), history)
+        return history
 
     def _open_positions(self, trades: Source, end: dt.datetime, end_ts: float) -> list[OpenPosition]:
         fmt = self.layout.timestamps
@@ -640,7 +764,7 @@ class Book:
                 if value is not None:
                     _check_number(trades, col, value, r[0])
             _check_number(trades, "leverage", r[6], r[0])
-            positions.append(OpenPosition(int(r[0]), int(r[1]), str(r[2]), str(r[3] or "spot"),
+            positions.append(OpenPosition(int(r[0]), int(r[1]), _text(r[2]), _text(r[3]) or "spot",
                                           _side(trades, r[4], r[0]),
                                           None if r[5] is None else float(r[5]), float(r[6]),
                                           None if r[7] is None else float(r[7]), round(r[9], 3)))
@@ -664,8 +788,7 @@ class Book:
         for r in rows:
             if r[4] is None:
                 self._bad_timestamp(vault, "created_at", r[0], r[3])
-            found[int(r[0])] = PostMortem(int(r[0]), str(r[1] or "unclassified"), "" if r[2] is None else str(r[2]),
-                                          round(r[4], 3))
+            found[int(r[0])] = PostMortem(int(r[0]), _text(r[1]) or "unclassified", _text(r[2]), round(r[4], 3))
         return found
 
     def _window(self, logical: str, column: str, names: list[str], start: dt.datetime, end: dt.datetime,
@@ -695,8 +818,9 @@ class Book:
         for r in rows:
             assert src is not None
             _check_number(src, "confidence", r[4], r[0])
-            out.append(Adjustment(None if r[1] is None else int(r[1]), round(r[-1], 3), str(r[2] or "Global"),
-                                  str(r[3]), float(r[4]), str(r[5] or "queued"), None if r[6] is None else str(r[6])))
+            out.append(Adjustment(None if r[1] is None else int(r[1]), round(r[-1], 3), _text(r[2]) or "Global",
+                                  _text(r[3]), float(r[4]), _text(r[5]) or "queued",
+                                  None if r[6] is None else _text(r[6])))
         return out
 
     def _news(self, start: dt.datetime, end: dt.datetime, start_ts: float, end_ts: float) -> list[NewsItem]:
@@ -708,8 +832,8 @@ class Book:
             assert src is not None
             if r[1] is not None:
                 _check_number(src, "rank", r[1], r[0], integer=True)
-            out.append(NewsItem(round(r[-1], 3), None if r[1] is None else int(r[1]), str(r[2]),
-                                "" if r[3] is None else str(r[3]), "" if r[4] is None else str(r[4])))
+            out.append(NewsItem(round(r[-1], 3), None if r[1] is None else int(r[1]), _text(r[2]), _text(r[3]),
+                                _text(r[4])))
         return out
 
     # -- errors ---------------------------------------------------------------------------------
@@ -726,6 +850,13 @@ class Book:
                         f"cannot read {value!r} as a {fmt} timestamp; fix the row or "
                         + ("set [book.mapping] timestamps" if self.layout.format == "mapped"
                            else "store ISO-8601 UTC text such as 2026-04-14T09:30:00Z"))
+
+
+def _text(value: Any) -> str:
+    """TEXT as str; a BLOB where text belongs is decoded as UTF-8 (bad bytes replaced), not repr'd."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return "" if value is None else str(value)
 
 
 _SIDES = {"long": "long", "buy": "long", "short": "short", "sell": "short"}
@@ -788,17 +919,24 @@ def connect_read_only(path: Path, timeout: float = 5.0) -> sqlite3.Connection:
 
 
 @contextmanager
-def open_book(path: str | Path, config: BookConfig | None = None) -> Iterator[Book]:
-    """Open a book read-only and detect its layout; closes the connection on exit."""
+def open_book(path: str | Path, config: BookConfig | None = None, timeout: float = 5.0,
+              cache_dir: Path | None = None) -> Iterator[Book]:
+    """Open a book read-only and detect its layout; closes the connection on exit.
+
+    `timeout`: seconds to wait for a writer's lock (only a rollback-journal writer ever holds one).
+    `cache_dir`: where to keep the FactsCache (e.g. config.state_dir / "cache"); None: no cache.
+    """
     path = Path(path)
     config = config or BookConfig(path=str(path))
     _validate_file(path)
-    conn = connect_read_only(path)
+    conn = connect_read_only(path, timeout)
     try:
         try:
             layout = detect_layout(conn, path, config)
         except sqlite3.DatabaseError as exc:
             raise _database_error(path, exc, "the table list") from None
-        yield Book(path, conn, layout)
+        book = Book(path, conn, layout, cache_dir)
+        yield book
+        book.save_cache()
     finally:
         conn.close()

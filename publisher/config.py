@@ -128,19 +128,9 @@ class Config:
         return self.root / ".publisher"
 
 
-SECTIONS = {f.name: f.type for f in dataclasses.fields(Config) if f.name not in ("root", "source")}
-
-
-def _section_class(name: str) -> type:
-    return {
-        "site": SiteConfig,
-        "book": BookConfig,
-        "llm": LLMConfig,
-        "feed": FeedConfig,
-        "newsletter": NewsletterConfig,
-        "deploy": DeployConfig,
-        "weekly": WeeklyConfig,
-    }[name]
+SECTIONS: dict[str, type] = {
+    f.name: type(f.default_factory()) for f in dataclasses.fields(Config) if f.name not in ("root", "source")
+}
 
 
 def _coerce(value: Any, default: Any, where: str) -> Any:
@@ -226,9 +216,9 @@ def load_config(
         if env.get(name):
             _apply(getattr(cfg, section), key, env[name], f"environment {name}")
     for section in SECTIONS:
-        for f in dataclasses.fields(_section_class(section)):
+        for f in dataclasses.fields(SECTIONS[section]):
             name = f"{ENV_PREFIX}{section.upper()}_{f.name.upper()}"
-            if name in env and f.type != "dict[str, Any]":
+            if name in env and f.name != "mapping":
                 _apply(getattr(cfg, section), f.name, env[name], f"environment {name}")
 
     for dotted, value in (overrides or {}).items():

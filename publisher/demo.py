@@ -84,10 +84,6 @@ ADJUSTMENTS = (
     ("Futures lane", "cap leverage at 3x until the slippage cluster clears", "execution_slippage"),
     ("News filter", "pause new entries on a coin with a trending spike above rank 100", "news"),
 )
-CHUNK_ROWS = 200_000
-DEMO_INDEXES = """
-CREATE INDEX IF NOT EXISTS trades_book_symbol ON trades(book_id, symbol);
-"""
 
 
 @dataclass(frozen=True)
@@ -230,6 +226,12 @@ def _side_rows(spec: DemoSpec, first: IsoWeek) -> tuple[list[tuple], list[tuple]
     return adjustments, news
 
 
+def starting_balance(spec: DemoSpec) -> float:
+    """1000 USDT for the default book; larger books get a balance in proportion to their number of
+    trades, so that fees cost the same share of equity as in the default book."""
+    return 1000.0 * max(1.0, spec.weeks * spec.trades_per_week / (12 * 230))
+
+
 def make_demo_book(path: Path | str, spec: DemoSpec = DemoSpec(), *, force: bool = False,
                    now: dt.datetime | None = None) -> DemoResult:
     """Write the demo book to `path` (a new file; an existing one only with force)."""
@@ -255,11 +257,10 @@ def make_demo_book(path: Path | str, spec: DemoSpec = DemoSpec(), *, force: bool
         indexes = [st for st in statements if "CREATE INDEX" in st]
         # Tables first, indexes after the bulk insert: building an index once is far cheaper.
         conn.executescript("\n".join(st for st in statements if st not in indexes))
-        start = first.bounds("UTC")[0]
+        start = first.bounds("UTC")[0].strftime("%Y-%m-%dT%H:%M:%SZ")
+        balance = starting_balance(spec)
         conn.executemany("INSERT INTO books VALUES (?, ?, ?, ?, ?, ?)", [
-            (1, "standard", "standard", 1000.0, "USDT", start.isoformat().replace("+00:00", "Z")),
-            (2, "inverted", "inverted", 1000.0, "USDT", start.isoformat().replace("+00:00", "Z")),
-        ])
+            (1, "standard", "standard", balance, "USDT", start), (2, "inverted", "inverted", balance, "USDT", start)])
         for trades, vault in _rows(spec, first, horizon):
             conn.executemany("INSERT INTO trades VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", trades)
             conn.executemany("INSERT INTO failure_vault (trade_id, root_cause, note, created_at) "
@@ -273,7 +274,7 @@ def make_demo_book(path: Path | str, spec: DemoSpec = DemoSpec(), *, force: bool
         conn.executemany("INSERT INTO news_items (published_at, rank, title, source, url) VALUES (?, ?, ?, ?, ?)",
                          news)
         conn.commit()
-        conn.executescript("\n".join(indexes) + DEMO_INDEXES)
+        conn.executescript("\n".join(indexes))
         conn.execute("PRAGMA journal_mode=DELETE")
         conn.commit()
     except BaseException:

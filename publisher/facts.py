@@ -35,6 +35,15 @@ ROOT_CAUSE_LABELS = {
 }
 
 
+def _sum(values: Iterable[float]) -> float:
+    """Exact float sum; an overflow gives inf (caught by the finite-figures check), not a crash."""
+    items = list(values)
+    try:
+        return math.fsum(items)
+    except OverflowError:
+        return sum(items)
+
+
 def fig(value: float | int | None, unit: str) -> dict[str, Any]:
     return {"value": value, "unit": unit}
 
@@ -101,10 +110,10 @@ def _book_block(scope: _Scope, currency: str, start: dt.datetime, zone: dt.tzinf
     pnls = [t.realized_pnl for t in trades]
     wins = [p for p in pnls if p > 0]
     losses = [p for p in pnls if p < 0]
-    realized = math.fsum(pnls)
-    fees = math.fsum(t.fees for t in trades)
-    history_pnl = math.fsum(p for _, p, _ in scope.history)
-    equity_start = scope.starting_balance + history_pnl + math.fsum(t.realized_pnl for t in scope.before)
+    realized = _sum(pnls)
+    fees = _sum(t.fees for t in trades)
+    history_pnl = _sum(p for _, p, _ in scope.history)
+    equity_start = scope.starting_balance + history_pnl + _sum(t.realized_pnl for t in scope.before)
     equity_end = equity_start + realized
 
     curve_values = []
@@ -125,7 +134,7 @@ def _book_block(scope: _Scope, currency: str, start: dt.datetime, zone: dt.tzinf
         path.append(equity)
     all_time_dd = max_drawdown_pct(path, scope.starting_balance)
     all_time_count = sum(c for _, _, c in scope.history) + len(scope.before) + n
-    all_time_pnl = equity_end - scope.starting_balance
+    all_time_pnl = _sum([history_pnl, *(t.realized_pnl for t in scope.before), realized])
 
     by_symbol: dict[str, list[float]] = defaultdict(list)
     for t in trades:
@@ -135,15 +144,15 @@ def _book_block(scope: _Scope, currency: str, start: dt.datetime, zone: dt.tzinf
         values = by_symbol[symbol]
         won = sum(1 for p in values if p > 0)
         symbols.append({"symbol": symbol, "round_trips": fig(len(values), "count"), "wins": fig(won, "count"),
-                        "win_rate": fig(100.0 * won / len(values), "%"), "pnl": fig(math.fsum(values), money)})
+                        "win_rate": fig(100.0 * won / len(values), "%"), "pnl": fig(_sum(values), money)})
     ranked = sorted(symbols, key=lambda s: (s["pnl"]["value"], s["symbol"]))
     ci = wilson_interval(len(wins), n)
 
     def ratio(a: float | None, b: float | None) -> float | None:
         return None if a is None or not b else a / b
 
-    avg_win = math.fsum(wins) / len(wins) if wins else None
-    avg_loss = math.fsum(losses) / len(losses) if losses else None
+    avg_win = _sum(wins) / len(wins) if wins else None
+    avg_loss = _sum(losses) / len(losses) if losses else None
     positions = sorted(scope.positions, key=lambda p: (p.opened_ts, p.id))
     return {
         "id": scope.id,
@@ -169,7 +178,7 @@ def _book_block(scope: _Scope, currency: str, start: dt.datetime, zone: dt.tzinf
             "avg_loss": fig(avg_loss, money),
             "rr_ratio": fig(ratio(avg_win, abs(avg_loss) if avg_loss is not None else None), "x"),
             "expectancy": fig(realized / n if n else None, f"{money}/trade"),
-            "profit_factor": fig(ratio(math.fsum(wins), abs(math.fsum(losses)) if losses else None), "x"),
+            "profit_factor": fig(ratio(_sum(wins), abs(_sum(losses)) if losses else None), "x"),
             "best_symbol": {"symbol": ranked[-1]["symbol"], "pnl": ranked[-1]["pnl"]} if ranked else None,
             "worst_symbol": {"symbol": ranked[0]["symbol"], "pnl": ranked[0]["pnl"]} if ranked else None,
             "symbols": symbols,
@@ -195,7 +204,7 @@ def _book_block(scope: _Scope, currency: str, start: dt.datetime, zone: dt.tzinf
 
 def _vault(snap: Snapshot, week_trades: list[ClosedTrade], currency: str, zone: dt.tzinfo) -> dict[str, Any]:
     losing = [t for t in week_trades if t.realized_pnl < 0]
-    total_loss = math.fsum(t.realized_pnl for t in losing)
+    total_loss = _sum(t.realized_pnl for t in losing)
     with_pm = [t for t in losing if t.id in snap.post_mortems]
     clusters: dict[str, list[ClosedTrade]] = defaultdict(list)
     worst_key: dict[tuple[str, str], list[float]] = defaultdict(list)
@@ -208,15 +217,15 @@ def _vault(snap: Snapshot, week_trades: list[ClosedTrade], currency: str, zone: 
                 worst_key[(t.symbol, cause)].append(t.realized_pnl)
     cluster_list = [
         {"root_cause": cause, "label": root_cause_label(cause), "count": fig(len(ts), "count"),
-         "loss": fig(math.fsum(t.realized_pnl for t in ts), currency),
+         "loss": fig(_sum(t.realized_pnl for t in ts), currency),
          "symbols": sorted({t.symbol for t in ts})}
         for cause, ts in clusters.items()
     ]
     cluster_list.sort(key=lambda c: (-c["count"]["value"], c["loss"]["value"], c["root_cause"]))
     worst = None
     if worst_key:
-        (symbol, cause), values = min(worst_key.items(), key=lambda kv: (math.fsum(kv[1]), -len(kv[1]), kv[0]))
-        loss = math.fsum(values)
+        (symbol, cause), values = min(worst_key.items(), key=lambda kv: (_sum(kv[1]), -len(kv[1]), kv[0]))
+        loss = _sum(values)
         worst = {"symbol": symbol, "root_cause": cause, "label": root_cause_label(cause),
                  "count": fig(len(values), "count"), "loss": fig(loss, currency),
                  "avg_loss": fig(loss / len(values), currency)}
@@ -261,6 +270,18 @@ def _sign(x: float | None) -> int:
     return 0 if not x else (1 if x > 0 else -1)
 
 
+def _numbers(node: Any) -> Iterable[float]:
+    """Every number in the sheet (figures, equity points, positions): JSON has no Infinity or NaN."""
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from _numbers(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _numbers(value)
+    elif isinstance(node, float):
+        yield node
+
+
 def _checks(facts: dict[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
 
@@ -284,7 +305,7 @@ def _checks(facts: dict[str, Any]) -> list[dict[str, Any]]:
         check("sum of per-symbol round_trips = round_trips", scope,
               sum(v(s["round_trips"]) for s in w["symbols"]) == n)
         check("sum of per-symbol pnl = realized_pnl", scope,
-              _close(math.fsum(v(s["pnl"]) for s in w["symbols"]), v(w["realized_pnl"])))
+              _close(_sum(v(s["pnl"]) for s in w["symbols"]), v(w["realized_pnl"])))
         check("expectancy = realized_pnl / round_trips", scope,
               v(w["expectancy"]) is None if n == 0 else _close(v(w["expectancy"]), v(w["realized_pnl"]) / n))
         check("all-time round_trips >= week round_trips", scope, v(block["all_time"]["round_trips"]) >= n)
@@ -292,20 +313,21 @@ def _checks(facts: dict[str, Any]) -> list[dict[str, Any]]:
               v(block["all_time"]["max_drawdown"]) + 1e-9 >= v(w["max_drawdown"]))
         check("last equity_curve point = equity_end", scope,
               _close(block["equity_curve"][-1]["equity"], v(w["equity_end"])))
+    check("every figure is a finite number", "all", all(math.isfinite(x) for x in _numbers(facts)))
     books, total = facts["books"], facts["all_books"]
     for key in ("round_trips", "wins", "losses"):
         check(f"sum over books of {key} = all books", "all books",
               sum(v(b["week"][key]) for b in books) == v(total["week"][key]))
     for key in ("realized_pnl", "fees", "equity_start"):
         check(f"sum over books of {key} = all books", "all books",
-              _close(math.fsum(v(b["week"][key]) for b in books), v(total["week"][key])))
+              _close(_sum(v(b["week"][key]) for b in books), v(total["week"][key])))
     vault = facts["vault"]
     check("vault losing_trades = all books losses", "vault", v(vault["losing_trades"]) == v(total["week"]["losses"]))
     if vault["clusters"]:
         check("sum of cluster counts = losing_trades", "vault",
               sum(v(c["count"]) for c in vault["clusters"]) == v(vault["losing_trades"]))
         check("sum of cluster losses = total_loss", "vault",
-              _close(math.fsum(v(c["loss"]) for c in vault["clusters"]), v(vault["total_loss"])))
+              _close(_sum(v(c["loss"]) for c in vault["clusters"]), v(vault["total_loss"])))
     return out
 
 
@@ -337,7 +359,7 @@ def facts_from_snapshot(snap: Snapshot, week: IsoWeek, tz_name: str, stamp: dict
             id=meta.id if meta else None,
             name=meta.name if meta else "all books",
             role=meta.role if meta else "all",
-            starting_balance=meta.starting_balance if meta else math.fsum(b.starting_balance for b in snap.books),
+            starting_balance=meta.starting_balance if meta else _sum(b.starting_balance for b in snap.books),
             history=[(day, acc[0], int(acc[1])) for day, acc in sorted(daily.items())],
             before=[t for t in recent if t.closed_ts < start_ts],
             week=[t for t in recent if start_ts <= t.closed_ts < end_ts],
@@ -348,7 +370,7 @@ def facts_from_snapshot(snap: Snapshot, week: IsoWeek, tz_name: str, stamp: dict
     all_block = _book_block(scope(None, lambda i: True), currency, start, zone)
     week_trades = [t for t in snap.recent if start_ts <= t.closed_ts < end_ts]
 
-    warnings = []
+    warnings = [] if snap.books else ["The book lists no books (its books table is empty): nothing to report."]
     for block in blocks:
         w = block["week"]
         n = w["round_trips"]["value"]
@@ -422,6 +444,8 @@ def _show(figure: dict[str, Any] | None, digits: int = 2, sign: bool = False) ->
     value, unit = figure["value"], figure.get("unit", "")
     if unit == "count":
         return f"{value:,}"
+    if abs(value) < 0.5 * 10**-digits:
+        value = 0.0  # no "-0.00" from float noise
     text = f"{value:+,.{digits}f}" if sign else f"{value:,.{digits}f}"
     return f"{text}%" if unit == "%" else f"{text} {unit}"
 

@@ -38,6 +38,7 @@ from publisher.content import Post, load_posts
 from publisher.errors import BuildError, PublisherError
 from publisher.fsutil import atomic_write_text, fsync_dir
 from publisher.render import bundled_path, highlight_css, markdown_to_html, template_env
+from publisher.sanitize import safe_url
 
 if TYPE_CHECKING:
     import jinja2
@@ -164,9 +165,14 @@ def _link_or_copy(src: str, dst: str) -> None:
 
 
 def _reuse_tree(src: Path, dst: Path) -> bool:
+    """Hard-link a folder of the previous site into the new one (no copystat: fewer syscalls)."""
     if not src.is_dir():
         return False
-    shutil.copytree(src, dst, copy_function=_link_or_copy, dirs_exist_ok=True)
+    for folder, _dirs, files in os.walk(src):
+        target = dst / os.path.relpath(folder, src)
+        target.mkdir(parents=True, exist_ok=True)
+        for name in files:
+            _link_or_copy(os.path.join(folder, name), str(target / name))
     return True
 
 
@@ -256,14 +262,22 @@ class _Cache:
     One file rather than one per post: on slow disks opening 1,000 small files costs more than
     parsing a few megabytes of JSON."""
 
-    def __init__(self, state_dir: Path, env_hash: str) -> None:
-        self.path = state_dir / "build-cache.json"
+    def __init__(self, config: Config, env_hash: str) -> None:
+        # One cache per output folder: the preview server builds elsewhere, with drafts, and must
+        # never make `publish build` reuse a page that only exists in the preview (or vice versa).
+        # Recorded relative to the project when inside it, so a moved or copied project keeps its cache.
+        resolved = config.site_dir.resolve()
+        root = config.root.resolve()
+        site = resolved.relative_to(root).as_posix() if resolved.is_relative_to(root) else str(resolved)
+        name = "build-cache.json" if site == "site" else f"build-cache-{_sha(site)[:12]}.json"
+        self.path = config.state_dir / name
         self.env_hash = env_hash
+        self.site = site
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             data = {}
-        valid = data.get("version") == CACHE_VERSION and data.get("env") == env_hash
+        valid = data.get("version") == CACHE_VERSION and data.get("env") == env_hash and data.get("site") == site
         self.previous: dict[str, dict[str, Any]] = data.get("posts", {}) if valid else {}
         self.current: dict[str, dict[str, Any]] = {}
 
@@ -279,7 +293,7 @@ class _Cache:
         self.path.unlink(missing_ok=True)
 
     def save(self) -> None:
-        data = {"version": CACHE_VERSION, "env": self.env_hash, "posts": self.current}
+        data = {"version": CACHE_VERSION, "env": self.env_hash, "site": self.site, "posts": self.current}
         atomic_write_text(self.path, json.dumps(data, sort_keys=True, ensure_ascii=False))
 
 
@@ -392,7 +406,7 @@ class _Builder:
         if post.cover_image:
             # A site-relative cover ("static/x.png" or "/static/x.png") is linked relative to the page.
             parsed = urlparse(post.cover_image)
-            cover_src = post.cover_image if parsed.scheme else relative_root(rel) + post.cover_image.lstrip("/")
+            cover_src = safe_url(post.cover_image if parsed.scheme else relative_root(rel) + post.cover_image.lstrip("/"))
         page = _Page(
             title=post.title, description=post.description, type="article",
             canonical=post.canonical_url or absolute_url(self.base_url, post.url_path),
@@ -407,6 +421,12 @@ class _Builder:
         path = self.config.root / "exports" / "devto" / f"{post.slug}.md"
         _write_if_changed(path, export_post(post, self.config))
         return path
+
+    def site_pages(self, posts: list[Post], published: list[Post]) -> None:
+        """Everything that needs post metadata but not post HTML."""
+        self.listings(posts)
+        self.sitemap(published)
+        self.static()
 
     def listings(self, posts: list[Post]) -> None:
         self.stage = "rendering indexes, archive and tags"
@@ -436,7 +456,7 @@ class _Builder:
             self._render(
                 "tag.html", f"tags/{tag}/index.html",
                 _Page(title=f"#{tag}", description=f"Posts tagged {tag} on {site.title}.", canonical=absolute_url(self.base_url, f"tags/{tag}/"), image=self._site_image()),
-                tag=tag, posts=tagged,
+                tag=tag, posts=tagged, tag_feed=any(p.status == "published" for p in tagged),  # feed.py writes tags/<tag>/feed.xml
             )
         base_path = urlparse(self.base_url).path or "/"
         self._render("404.html", "404.html", _Page(title="Page not found", description=site.description, canonical=self.base_url, noindex=True), root=base_path)
@@ -523,7 +543,7 @@ def build_site(config: Config, *, include_drafts: bool = False, progress: Progre
         if not posts:
             raise BuildError(f"{config.content_dir}: no published posts to build (drafts are built only with --drafts); the previous site is unchanged")
         published = [p for p in posts if p.status != "draft"]
-        cache = _Cache(config.state_dir, environment_hash(config, include_drafts))
+        cache = _Cache(config, environment_hash(config, include_drafts))
         site_dir.parent.mkdir(parents=True, exist_ok=True)
         out = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}-build-", dir=site_dir.parent))
         builder = _Builder(config, out, include_drafts, cache)
@@ -531,7 +551,7 @@ def build_site(config: Config, *, include_drafts: bool = False, progress: Progre
             with stage("reuse unchanged posts"):
                 pending = builder.prepare(posts)
             with stage(f"render {len(pending)} new or changed posts, indexes, tags, sitemap"):
-                builder.render_posts(pending, meanwhile=lambda: (builder.listings(posts), builder.sitemap(published), builder.static()))
+                builder.render_posts(pending, meanwhile=lambda: builder.site_pages(posts, published))
                 builder.devto_reused(published)
             with stage("feeds"):
                 builder.feeds(published)
@@ -541,7 +561,6 @@ def build_site(config: Config, *, include_drafts: bool = False, progress: Progre
                 raise BuildError("the build produced no pages; the previous site is unchanged")
             os.chmod(out, 0o755)  # mkdtemp makes it 0700; a web server must be able to read the site
             cache.invalidate()
-            _swap_in(out, site_dir)
         except BaseException as exc:
             shutil.rmtree(out, ignore_errors=True)
             if isinstance(exc, PublisherError) or not isinstance(exc, Exception):
@@ -549,5 +568,6 @@ def build_site(config: Config, *, include_drafts: bool = False, progress: Progre
             where = f" ({builder.current.source})" if builder.current is not None else ""
             summary = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
             raise BuildError(f"build failed while {builder.stage}{where}: {summary}; the previous site is unchanged") from exc
+        _swap_in(out, site_dir)
         cache.save()
         return builder.result

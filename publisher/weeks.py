@@ -73,9 +73,11 @@ def parse_week(text: str) -> IsoWeek:
         raise WeekError(f"week {text!r}: {WEEK_FORMAT_HINT}")
     year, week = int(match.group(1)), int(match.group(2))
     try:
-        dt.date.fromisocalendar(year, week, 1)
+        monday = dt.date.fromisocalendar(year, week, 1)
     except ValueError:
         raise WeekError(f"week {text!r}: {year} has no ISO week {week}; {WEEK_FORMAT_HINT}") from None
+    if monday > dt.date.max - dt.timedelta(days=8):  # its end (and a day of slack) must be a date
+        raise WeekError(f"week {text!r}: ends after 9999-12-31, the last date this tool can handle")
     return IsoWeek(year, week)
 
 

@@ -148,3 +148,19 @@ def test_bundled_model_is_found_only_when_installed(tmp_path, monkeypatch):
     with pytest.raises(DraftError, match="publish model list"):
         locate_model("not a model", print)
     assert Path(tmp_path).is_dir()
+
+
+def test_unsupported_architecture_is_refused_before_any_work(tmp_path, monkeypatch):
+    import gguf
+
+    monkeypatch.setenv("PUBLISHER_MODELS_DIR", str(tmp_path / "models"))
+    path = tmp_path / "gemma.gguf"
+    writer = gguf.GGUFWriter(str(path), "gemma3")
+    writer.add_block_count(1)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    with pytest.raises(DraftError, match="architecture 'gemma3' is not supported"):
+        import_gguf(path, "g", print)
+    assert not (tmp_path / "models" / "g").exists()

@@ -160,3 +160,39 @@ def test_a_figure_off_by_a_displayed_unit_is_caught(figure, delta):
     index = index_facts({"x": {"value": round(figure, 2), "unit": "USDT"}})
     wrong = round(figure, 2) + delta / 100 + 1000  # far from every rounding of the figure
     assert check_sentence(f"It came to {wrong:.2f} USDT.", index) is not None
+
+
+def _perturbed(number, index):
+    """The nearest wrong value, as written with the same decimals, that no figure rounds to."""
+    step = Decimal(1).scaleb(-number.decimals)
+    for k in range(1, 50):
+        candidate = number.value + k * step
+        if not index.matches(type(number)(str(candidate), candidate, number.decimals, number.kind)):
+            return candidate
+    raise AssertionError(f"no wrong value near {number.text}")
+
+
+def test_every_number_injected_into_drafted_sections_is_caught():
+    """Each figure of the facts-only sections, nudged to a nearby wrong value, gets its sentence dropped."""
+    from publisher.config import LLMConfig, SiteConfig
+    from publisher.drafting import weekly_sections
+    from publisher.drafting.guard import split_sentences
+
+    facts = sample_facts()
+    site = SiteConfig(stack=STACK)
+    index = index_facts(facts, STACK)
+    injected = 0
+    for section in weekly_sections(facts, site, LLMConfig(backend="none")):
+        for sentence in split_sentences(section.fallback.replace("\n\n", " ")):
+            assert check_sentence(sentence, index) is None
+            for number in extract_numbers(sentence):
+                if number.kind == "word":
+                    continue
+                wrong = _perturbed(number, index)
+                digits = number.text.lstrip("+-−–$€£").split()[0].rstrip("%x×")
+                assert digits in sentence
+                bad = sentence.replace(digits, f"{wrong:,.{number.decimals}f}" if "," in digits else
+                                       f"{wrong:.{number.decimals}f}", 1)
+                assert check_sentence(bad, index) is not None, bad
+                injected += 1
+    assert injected >= 25

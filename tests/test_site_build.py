@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -23,9 +24,20 @@ def project(tmp_path):
     return make_project(tmp_path / "proj")
 
 
+@pytest.fixture(scope="module")
+def _built_once(tmp_path_factory):
+    """One built project (charts take seconds); each test gets its own copy of it."""
+    config = make_project(tmp_path_factory.mktemp("built") / "proj")
+    return config, build_site(config)
+
+
 @pytest.fixture()
-def built(project):
-    return project, build_site(project)
+def built(_built_once, tmp_path):
+    original, result = _built_once
+    shutil.copytree(original.root, tmp_path / "proj", symlinks=True)
+    config = load_config(tmp_path / "proj", environ={})
+    rebased = {f: [config.root / p.relative_to(original.root) for p in getattr(result, f)] for f in ("newsletter_paths", "devto_paths")}
+    return config, dataclasses.replace(result, out_dir=config.site_dir, feed_path=config.site_dir / "feed.xml", **rebased)
 
 
 def page(config, rel: str) -> str:
@@ -238,3 +250,77 @@ def test_cli_build_prints_site_and_counts(project):
     failed = runner.invoke(main, ["-C", str(project.root), "build"], env={})
     assert failed.exit_code == 1 and "broken.md: invalid YAML" in failed.output
     json.loads((project.root / ".publisher" / "build-cache.json").read_text())  # the cache survives a failure
+
+
+def _many_posts(root, count: int) -> None:
+    for i in range(count):
+        body = f"Post {i} with `code` and a [link](../post-{(i + 1) % count}/).\n\n```python\nx = {i}\n```\n"
+        write_post(root, f"posts/post-{i:03d}.md", f"Post {i}", f"2025-01-{i % 28 + 1:02d}T{i % 24:02d}:00:00+00:00",
+                   tags="[python, bulk]", body=body)
+
+
+def test_parallel_rendering_matches_sequential_and_names_a_failing_post(tmp_path, monkeypatch):
+    import publisher.site as site_module
+
+    parallel, sequential = make_project(tmp_path / "par", weekly=False), make_project(tmp_path / "seq", weekly=False)
+    for config in (parallel, sequential):
+        _many_posts(config.root, site_module.PARALLEL_MIN_POSTS + 12)
+    result = build_site(parallel)
+    assert len([p for p in result.pages_written if p.startswith("posts/")]) == site_module.PARALLEL_MIN_POSTS + 15
+    monkeypatch.setattr(site_module, "PARALLEL_MIN_POSTS", 10**9)
+    build_site(sequential)
+    assert site_files(parallel.site_dir) == site_files(sequential.site_dir)
+    monkeypatch.undo()
+
+    before = site_files(parallel.site_dir)
+    (parallel.root / ".publisher" / "build-cache.json").unlink()  # force every post through the workers
+
+    def export(post, config):
+        if post.slug == "post-007":
+            raise ZeroDivisionError("bad figure")
+        return post.body
+
+    monkeypatch.setattr("publisher.devto.export_post", export)
+    with pytest.raises(BuildError, match=r"while rendering .*post-007\.md: ZeroDivisionError"):
+        build_site(parallel)
+    assert site_files(parallel.site_dir) == before
+
+
+def test_preview_builds_elsewhere_keep_their_own_cache(built):
+    from publisher.serve import preview_config
+
+    config, first = built
+    preview = preview_config(config, config.state_dir / "preview" / "site")
+    build_site(preview, include_drafts=True)
+    assert (preview.site_dir / "posts" / "unfinished" / "index.html").is_file()
+    again = build_site(config)
+    assert len(again.pages_unchanged) == 4  # the preview build did not spoil the real cache
+    source = config.root / "content" / "posts" / "failure-vault.md"
+    source.write_text(source.read_text().replace("small fixed list", "edited list"))
+    assert "edited list" in (build_site(preview, include_drafts=True), page(preview, "posts/failure-vault/index.html"))[1]
+    result = build_site(config)
+    assert "posts/failure-vault/index.html" in result.pages_written
+    assert "edited list" in page(config, "posts/failure-vault/index.html")
+
+
+def test_swap_without_renameat2_uses_two_renames(built, monkeypatch):
+    config, _ = built
+    monkeypatch.setattr("publisher.site._exchange", lambda a, b: False)  # e.g. macOS, or an old kernel
+    write_post(config.root, "posts/swapped.md", "Swapped in", "2026-05-03T10:00:00+00:00")
+    result = build_site(config)
+    assert "posts/swapped/index.html" in result.pages_written
+    assert "Swapped in" in page(config, "index.html")
+    assert not list(config.root.glob(".site-*"))
+
+
+def test_cover_image_is_the_og_image_and_links_relative(built):
+    config, _ = built
+    (config.root / "content" / "posts" / "covered.md").write_text(
+        "---\ntitle: Covered\ndate: 2026-05-04T10:00:00+00:00\ncover_image: /static/favicon.svg\n"
+        "canonical_url: https://dev.to/op/covered-1abc\n---\n\nText.\n", encoding="utf-8")
+    build_site(config)
+    html = page(config, "posts/covered/index.html")
+    assert meta(html, "og:image") == f"{SITE_URL}static/favicon.svg"
+    assert '<img class="cover" src="../../static/favicon.svg" alt="">' in html
+    assert '<link rel="canonical" href="https://dev.to/op/covered-1abc">' in html
+    assert "posts/covered/" not in page(config, "sitemap.xml")  # canonical elsewhere: not ours to index

@@ -79,3 +79,9 @@ def test_next_and_previous_cross_years() -> None:
 def test_unknown_timezone_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="IANA"):
         parse_week("2026-W16").bounds("Mars/Olympus")
+
+
+def test_a_week_ending_after_year_9999_is_refused() -> None:
+    with pytest.raises(ConfigError, match="9999-12-31"):
+        parse_week("9999-W52")
+    assert parse_week("9999-W51").bounds("UTC")[1].year == 9999

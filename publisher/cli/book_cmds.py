@@ -9,7 +9,6 @@ import click
 
 from publisher.book import NATIVE_SCHEMA, open_book
 from publisher.cli.app import book_option, get_config, main, week_option
-from publisher.demo import DemoSpec, make_demo_book
 from publisher.facts import compute_facts, format_facts_table
 from publisher.weeks import last_complete_week, parse_week
 
@@ -31,16 +30,19 @@ def schema_cmd() -> None:
 @week_option
 @book_option
 @click.option("--json", "as_json", is_flag=True, help="Print the fact sheet as JSON (the contract later stages read).")
+@click.option("--no-cache", is_flag=True,
+              help="Re-read the whole history and re-hash the book instead of using .publisher/cache.")
 @click.pass_context
-def facts_cmd(ctx: click.Context, week: str | None, book_path: Path | None, as_json: bool) -> None:
+def facts_cmd(ctx: click.Context, week: str | None, book_path: Path | None, as_json: bool, no_cache: bool) -> None:
     """Compute one ISO week's fact sheet from the book (read-only)."""
     config = get_config(ctx, **{"book.path": str(book_path.resolve()) if book_path else None})
     tz = config.site.timezone
     iso_week = parse_week(week) if week else last_complete_week(tz=tz)
-    with open_book(config.path(config.book.path), config.book) as book:
+    cache = None if no_cache else config.state_dir / "cache"
+    with open_book(config.path(config.book.path), config.book, cache_dir=cache) as book:
         facts = compute_facts(book, iso_week, tz)
     if as_json:
-        click.echo(json.dumps(facts, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(facts, indent=2, ensure_ascii=False, allow_nan=False))
     else:
         click.echo(format_facts_table(facts))
 
@@ -56,6 +58,8 @@ def facts_cmd(ctx: click.Context, week: str | None, book_path: Path | None, as_j
 def demo_book_cmd(path: Path, weeks: int, trades_per_week: int, seed: int, end_week: str | None,
                   force: bool) -> None:
     """Write a realistic demo book: a standard book and its inverted mirror, vault, adjustments, news."""
+    from publisher.demo import DemoSpec, make_demo_book  # numpy: imported only for this command
+
     spec = DemoSpec(weeks=weeks, trades_per_week=trades_per_week, seed=seed,
                     end_week=parse_week(end_week) if end_week else None)
     result = make_demo_book(path, spec, force=force)

@@ -90,8 +90,6 @@ def convert_tensors(reader: Any, arch: str, n_head: int, n_kv_head: int, log: Lo
     for i, tensor in enumerate(reader.tensors, 1):
         name = _mlx_name(tensor.name)
         if name is None:
-            if tensor.name.startswith("rope_freqs"):
-                continue
             raise DraftError(f"GGUF tensor {tensor.name!r} has no mlx-lm counterpart ({arch}); this file is not supported")
         data = np.asarray(dequantize(tensor.data, tensor.tensor_type), dtype=np.float32)
         shape = tuple(int(d) for d in reversed(tensor.shape))
@@ -198,11 +196,11 @@ def convert_gguf(gguf_path: Path, out_dir: Path, log: Log) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
+        tokenizer, special = build_tokenizer(reader)  # first: an unsupported vocabulary fails fast
+        tokenizer.save(str(tmp / "tokenizer.json"))
         weights = dict(convert_tensors(reader, arch, n_head, n_kv, log))
         tied = "lm_head.weight" not in weights
         save_file(weights, str(tmp / "model.safetensors"), metadata={"format": "mlx"})
-        tokenizer, special = build_tokenizer(reader)
-        tokenizer.save(str(tmp / "tokenizer.json"))
         tok_config = {k: v for k, v in special.items() if k in ("bos_token", "eos_token", "unk_token", "pad_token",
                                                                 "chat_template") and v is not None}
         tok_config.update(tokenizer_class="PreTrainedTokenizerFast", model_max_length=int(

@@ -40,6 +40,9 @@ IMG = "<img src=x onerror=alert(1)>"
 CDATA = "]]></description><item>injected"
 CONTROL = "bell\x07 nul\x00 esc\x1b vt\x0b done"
 CONTROL_SHOWN = "bell nul esc vt done"  # what a reader sees once XML-forbidden characters are gone
+# In Markdown bodies CommonMark turns NUL into U+FFFD, so the body case leaves NUL out.
+BODY_CONTROL, BODY_CONTROL_SHOWN = "bell\x07 esc\x1b vt\x0b ff\x0c done", "bell esc vt ff done"
+ENTITIES = "Q&A: \"quoted\" & 'single' &amp; &lt;b&gt; &#60;i&#62; stay literal"
 EMOJI_RTL = "🚀📉 السوق هادئ היום שקט 中文 done"
 MARKDOWN = "[click](javascript:alert(1)) ![t](https://evil.example/t.png) **bold** | a | b |"
 
@@ -76,7 +79,8 @@ class Case:
         """How the test shows the outcome, for the docs table."""
         if self.outcome == ERROR:
             return "exit 1, one `error:` line naming " + ", ".join(f"`{n}`" for n in self.names)
-        parts = ["exit 0, outputs parse and hold no live markup"]
+        parts = ["exit 0, " + ("a strict-JSON fact sheet" if self.command[0] == "facts"
+                               else "outputs parse and hold no live markup")]
         if self.shown:
             parts.append("text shown literally")
         if self.figures:
@@ -291,6 +295,19 @@ def empty_vault(root: Path, facts: dict | None) -> None:
     assert facts["vault"]["losing_trades"]["value"] == 1 and facts["vault"]["with_post_mortem"]["value"] == 0
 
 
+def blob_title_is_text(root: Path, facts: dict | None) -> None:
+    """the title reads as text (decoded), not as a Python bytes literal"""
+    assert facts is not None
+    title = facts["news"][0]["title"]
+    assert "BTC dip" in title and not title.startswith(("b'", 'b"'))
+
+
+def return_undefined(root: Path, facts: dict | None) -> None:
+    """the return is n/a (null), not a division by zero"""
+    assert facts is not None
+    assert facts["books"][0]["week"]["return"]["value"] is None
+
+
 def date_in_utc(root: Path, facts: dict | None) -> None:
     """feed pubDate and archive month are the UTC instant (2026-04-19 16:30 UTC, April)"""
     import xml.etree.ElementTree as ET
@@ -302,7 +319,7 @@ def date_in_utc(root: Path, facts: dict | None) -> None:
 
 
 def hostile_site_title_escaped(root: Path, facts: dict | None) -> None:
-    """the site title is the text of the page's <title> and of the feed channel's title"""
+    """the site title is the text of the page's `<title>` and of the feed channel's title"""
     import html
     import re
     import xml.etree.ElementTree as ET
@@ -339,6 +356,9 @@ CASES: list[Case] = [
          WEEKLY, SAFE, shown=(MARKDOWN,)),
     Case("news-title-emoji-rtl", "emoji and right-to-left text in a headline", book(news=news(EMOJI_RTL)),
          WEEKLY, SAFE, shown=(EMOJI_RTL,)),
+    Case("news-entities-quotes", "`&`, quotes and entity-like text in a headline and its source",
+         book(news=news(ENTITIES, source="<b>Scraper</b> & Co")), WEEKLY, SAFE,
+         shown=(ENTITIES, "<b>Scraper</b> & Co")),
     Case("vault-note-script", "`<script>` and `</textarea>` in a failure-vault note",
          book(vault=vault(f"{SCRIPT}</textarea>{IMG}")), WEEKLY, SAFE, figures=BASE_FIGURES),
     Case("vault-root-cause-html", "HTML as a failure-vault root-cause class (shown as the cluster label)",
@@ -356,7 +376,9 @@ CASES: list[Case] = [
          WEEKLY, SAFE, figures=BASE_FIGURES, check=big_note_kept_whole),
     Case("zero-trades", "a book with 0 trades: an honest quiet-week post", book(trades=[]), WEEKLY, SAFE,
          figures={"round_trips": 0, "realized_pnl": 0}, check=no_round_trips_in_w16),
-    Case("empty-vault", "losing trades but an empty failure vault", book(), WEEKLY, SAFE, figures=BASE_FIGURES,
+    Case("no-vault-table", "a native book without the failure_vault table", raw_sql("DROP TABLE failure_vault;"),
+         FACTS, SAFE, figures=BASE_FIGURES, check=empty_vault),
+    Case("empty-vault", "losing trades but an empty failure vault", book(), FACTS, SAFE, figures=BASE_FIGURES,
          check=empty_vault),
     # -- numbers, timestamps and structure of the book
     Case("non-utf8-text", "invalid UTF-8 bytes stored in a TEXT column (news title)",
@@ -368,16 +390,45 @@ CASES: list[Case] = [
          ERROR, names=("trades", "realized_pnl", "row id 2", "'ten'")),
     Case("text-fee", "text in a numeric fee column", book(trades=base_trades(fee_close="n/a")), FACTS, ERROR,
          names=("trades", "fee_close", "row id 2")),
+    Case("blob-in-text-column", "a BLOB where the news title (TEXT) belongs",
+         raw_sql("UPDATE news_items SET title = x'00ff42544320646970';", news=news("placeholder")), FACTS, SAFE,
+         check=blob_title_is_text,
+         bug="BUG: publisher/book.py Book._news turns a BLOB title into its Python repr (\"b'\\x00\\xffBTC dip'\"), "
+             "which then reaches the post; it should decode BLOB text as UTF-8 with replacement characters "
+             "(or raise BookError naming news_items and the row id)"),
+    Case("blob-in-numeric-column", "a BLOB in the numeric realized PnL column",
+         raw_sql("UPDATE trades SET realized_pnl = x'00ff' WHERE id = 2;"), FACTS, ERROR,
+         names=("trades", "realized_pnl", "row id 2")),
+    Case("overflowing-pnl", "a realized PnL of 1e308 (the return overflows to infinity)",
+         raw_sql("UPDATE trades SET realized_pnl = 1e308 WHERE id = 2;"), FACTS, ERROR, names=(WEEK,),
+         bug="BUG: publisher/facts.py compute_facts lets non-finite figures through (return = inf) and "
+             "'publish facts --json' prints the non-JSON token Infinity; a non-finite figure should fail the "
+             "consistency checks with a FactsError naming the week"),
+    Case("infinite-pnl", "an infinite realized PnL (9e999 stored as +Inf)",
+         raw_sql("UPDATE trades SET realized_pnl = 9e999 WHERE id = 2;"), FACTS, ERROR, names=(WEEK, "consistency")),
+    Case("zero-starting-balance", "a book whose starting balance is 0 (returns are undefined)",
+         book(books=[{"id": 1, "name": "standard", "role": "standard", "starting_balance": 0.0}]), FACTS, SAFE,
+         figures={**BASE_FIGURES}, check=return_undefined),
+    Case("unknown-side", "an open trade whose side is neither long nor short",
+         raw_sql("UPDATE trades SET side = 'sideways', closed_at = NULL, exit_price = NULL, realized_pnl = NULL "
+                 "WHERE id = 2;"), FACTS, ERROR, names=("trades", "side", "row id 2")),
+    Case("unknown-book-id", "a trade that references a book id the books table lacks",
+         raw_sql("UPDATE trades SET book_id = 99 WHERE id = 2;"), FACTS, ERROR, names=("99", "books")),
     Case("negative-quantity", "a negative quantity on a closed trade (PnL is the book's own figure)",
          book(trades=base_trades(quantity=-1.0)), FACTS, SAFE, figures=BASE_FIGURES),
     Case("close-before-open", "a trade closed before it was opened", book(trades=base_trades(opened_at="2026-04-16T09:00:00Z")),
-         FACTS, ERROR, names=("trades", "row id 2", "closed before")),
+         FACTS, ERROR, names=("trades", "row id 2", "closed before"),
+         bug="BUG: publisher/book.py Book._snapshot accepts a trade whose closed_at precedes its opened_at and "
+             "counts it; it should raise BookError naming the table, the row id and 'closed before it was opened'"),
     Case("duplicate-post-mortems", "two post-mortems for the same losing trade",
          book(vault=vault("first") + vault("second")), FACTS, SAFE, figures=BASE_FIGURES,
          check=duplicate_post_mortems_count_once),
     Case("duplicate-trade-ids", "two trades with the same id in a mapped table without a primary key",
          mapped("epoch_s", [W16_START + 3600] * 2, [W16_START + 7200, W16_START + 9000], [5.0, -2.0], ids=[7, 7]),
-         FACTS, ERROR, names=("fills", "id 7", "duplicate")),
+         FACTS, ERROR, names=("fills", "id 7", "duplicate"),
+         bug="BUG: publisher/book.py Book._snapshot counts two closed trades sharing id 7 (mapped table without a "
+             "primary key) as two round-trips; ids key the failure vault, so it should raise BookError naming "
+             "the table and the duplicate id (checking the week's rows is enough)"),
     Case("epoch-seconds", "timestamps as epoch seconds ([book.mapping] timestamps = \"epoch_s\")",
          mapped("epoch_s", [W16_START - 60, W16_START + 3600, W16_START + 7 * 86400],
                 [W16_START + 60, W16_START + 7200, W16_START + 7 * 86400 + 60], [1.5, -0.5, 100.0]),
@@ -403,6 +454,11 @@ CASES: list[Case] = [
                                             closed="9999-12-31T23:59:59Z", id=3),
                                       trade(1, "BTC/USDT", entry=1, opened="9999-12-30T00:00:00Z", id=4)]),
          FACTS, SAFE, figures=BASE_FIGURES, check=future_trade_not_counted),
+    Case("week-9999", "the last ISO week a date can hold (`--week 9999-W52`, its end overflows)", book(),
+         ("facts", "--week", "9999-W52", "--json"), ERROR, names=("9999-W52",),
+         bug="BUG: publisher/weeks.py parse_week accepts 9999-W52, then IsoWeek.bounds raises OverflowError "
+             "(the CLI prints 'unexpected failure', exit 2); parse_week should reject weeks whose end is "
+             "past 9999-12-31 with a WeekError"),
     Case("not-sqlite", "a book file that is not SQLite (a CSV export)",
          file_bytes(lambda root: b"id,symbol,pnl\n1,BTC/USDT,9.79\n"), FACTS, ERROR, names=("book.sqlite", "not a SQLite")),
     Case("empty-file", "an empty (0-byte) book file", file_bytes(lambda root: b""), FACTS, ERROR,
@@ -423,20 +479,24 @@ CASES: list[Case] = [
     Case("front-matter-unclosed", "front matter without its closing `---`",
          content({**PLAIN, "posts/open.md": "---\ntitle: x\n\nBody\n"}), BUILD, ERROR, names=("open.md",)),
     Case("content-not-utf8", "a post file in Latin-1, not UTF-8",
-         content({**PLAIN, "posts/latin.md": post("Caf\xe9").encode("latin-1")}), BUILD, ERROR,
+         content({**PLAIN, "posts/latin.md": post(body="Caf\xe9 cr\xe8me\n").encode("latin-1")}), BUILD, ERROR,
          names=("latin.md", "UTF-8")),
     Case("post-title-script", "`<script>` in a post title and an `onerror` in its description",
          content({"posts/evil.md": post(f"Title {SCRIPT}", description=json.dumps(f"Desc {IMG}"))}), BUILD, SAFE,
          shown=(f"Title {SCRIPT}",)),
     Case("post-body-raw-html", "raw `<script>`, `<iframe>`, `onerror`, `javascript:` links and control characters in a post body",
-         content({"posts/body.md": post(body=f"Intro {CONTROL}.\n\n{SCRIPT}\n\n<iframe src=\"https://evil.example\"></iframe>\n\n"
+         content({"posts/body.md": post(body=f"Intro {BODY_CONTROL}.\n\n{SCRIPT}\n\n<iframe src=\"https://evil.example\"></iframe>\n\n"
                                              f"{IMG}\n\n[click](javascript:alert(1)) and <a href=\"jav&#x09;ascript:alert(1)\">x</a>\n\n"
-                                             f"Tail {CDATA}\n")}), BUILD, SAFE, shown=(CONTROL_SHOWN,)),
+                                             f"Tail {CDATA}\n")}), BUILD, SAFE,
+         shown=(f"Intro {BODY_CONTROL_SHOWN}.", "[click](javascript:alert(1))")),
     Case("post-tag-html", "a tag that is HTML", content({"posts/tag.md": post(tags="[\"<script>\"]")}), BUILD, ERROR,
          names=("tag.md", "tag")),
     Case("post-urls-javascript", "`javascript:` as a post's cover image and canonical URL",
          content({"posts/urls.md": post(cover_image="'javascript:alert(1)'", canonical_url="'javascript:alert(2)'")}),
-         BUILD, SAFE, check=bad_urls_dropped),
+         BUILD, SAFE, check=bad_urls_dropped,
+         bug="BUG: publisher/site.py _Builder.post_page puts canonical_url into <link rel=canonical href> "
+             "and og:url unchecked (javascript:alert(2)); it should pass it through sanitize.safe_url "
+             "(or load_post should reject a non-http(s) canonical_url with a ContentError)"),
     Case("post-date-other-timezone", "a post dated in UTC+9 on a UTC site",
          content({"posts/tokyo.md": post().replace("2026-04-20T09:30:00+00:00", "2026-04-20T01:30:00+09:00")}),
          BUILD, SAFE, check=date_in_utc),
@@ -447,9 +507,13 @@ CASES: list[Case] = [
          content(PLAIN, site_title=f"</title>{SCRIPT}"), BUILD, SAFE, check=hostile_site_title_escaped),
     Case("template-raises", "a site template override that raises (`{{ 1/0 }}`)",
          content(PLAIN, templates={"post.html": '{% extends "base.html" %}{% block content %}{{ 1/0 }}{% endblock %}'}),
-         BUILD, ERROR, names=("post.html", "division by zero")),
+         BUILD, ERROR, names=("post.html", "division by zero"),
+         bug="BUG: publisher/site.py build_site names the post, not the template that failed; the BuildError "
+             "should name the template file (templates/post.html, with the line from the jinja traceback)"),
     Case("template-syntax-error", "a site template override with an unknown tag (`{% raise %}`)",
-         content(PLAIN, templates={"post.html": "{% raise 'boom' %}"}), BUILD, ERROR, names=("post.html", "raise")),
+         content(PLAIN, templates={"post.html": "{% raise 'boom' %}"}), BUILD, ERROR, names=("post.html", "raise"),
+         bug="BUG: publisher/site.py build_site reports a TemplateSyntaxError under the post's name; it should "
+             "name the template file and line (exc.filename, exc.lineno)"),
     Case("no-posts", "an empty content folder", content({}), BUILD, ERROR, names=("content",)),
 ]
 
@@ -464,3 +528,18 @@ def markdown_table() -> str:
                     f"{case.shows.replace('|', '&#124;')} |")
     return "\n".join(rows) + "\n"
 
+
+
+def write_table(doc: Path) -> None:
+    """Replace the corpus table in docs/reliability.md (from its header row to the next heading)."""
+    text = doc.read_text("utf-8")
+    start = text.index("| Case | Input |")
+    end = text.index("\n## ", start)
+    doc.write_text(text[:start] + markdown_table() + text[end:], encoding="utf-8")
+
+
+if __name__ == "__main__":  # cd tests && python -m hostile.cases [--write]: print or update the docs table
+    if sys.argv[1:] == ["--write"]:
+        write_table(Path(__file__).resolve().parents[2] / "docs" / "reliability.md")
+    else:
+        print(markdown_table(), end="")
