@@ -7,6 +7,7 @@ from pathlib import Path
 
 from publisher.errors import ConfigError
 from publisher.fsutil import atomic_write_text
+from publisher.render import bundled_path
 
 CONFIG_TEMPLATE = """\
 # publisher.toml: configuration of a `publish` site project.
@@ -70,15 +71,6 @@ Templates placed here override the bundled theme file of the same name
 """
 
 
-def bundled_dir(name: str) -> Path:
-    """A folder shipped with the package: the repo's top level in a checkout, _bundled/ in a wheel."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_bundled" / name, here.parent / name):
-        if candidate.is_dir():
-            return candidate
-    raise ConfigError(f"bundled folder '{name}' is missing from the installation; reinstall publisher")
-
-
 def init_project(root: Path, *, demo: bool = False, title: str = "My Quant Log", force: bool = False) -> list[Path]:
     """Create the project skeleton; refuses to overwrite an existing config unless `force`."""
     root = Path(root)
@@ -100,7 +92,7 @@ def init_project(root: Path, *, demo: bool = False, title: str = "My Quant Log",
 
         make_demo_book(root / book, force=force)
         written.append(root / book)
-        for post in sorted((bundled_dir("content") / "posts").glob("*.md")):
+        for post in sorted((bundled_path("content") / "posts").glob("*.md")):
             target = root / "content" / "posts" / post.name
             if not target.exists() or force:
                 shutil.copyfile(post, target)

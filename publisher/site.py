@@ -22,6 +22,7 @@ import hashlib
 import json
 import multiprocessing as mp
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
 
 CACHE_VERSION = 1
 LOCK_TIMEOUT_S = 120.0
+RENDER_MODULES = ("site", "charts", "newsletter", "devto", "feed")  # roots of render_code_files()
+_PACKAGE_IMPORT = re.compile(r"^\s*(?:from\s+publisher(?:\.(\w+))?\s+import\s+\(?([\w ,]+)|import\s+publisher\.(\w+))", re.MULTILINE)
 FEED_HREF = "feed.xml"  # where publisher.feed writes the site feed; every page links it
 PARALLEL_MIN_POSTS = 48  # below this a process pool costs more than it saves
 _ACTIVE: _Builder | None = None  # the build a forked worker renders for (set only during render_posts)
@@ -134,12 +137,29 @@ def _tree_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
 
 
+def render_code_files() -> list[Path]:
+    """The publisher modules whose code shapes a post's folder, newsletter or export: the render
+    stage and everything it imports from the package (found by reading the import lines), so an
+    edit to, say, the drafting code does not force a full rebuild but an edit to charts does."""
+    package = Path(publisher.__file__).parent
+    seen: set[str] = set()
+    todo = ["__init__", *RENDER_MODULES]
+    while todo:
+        name = todo.pop()
+        path = package / f"{name}.py"
+        if name in seen or not path.is_file():
+            continue
+        seen.add(name)
+        for module, names, plain in _PACKAGE_IMPORT.findall(path.read_text(encoding="utf-8")):
+            todo += [module] if module else [n.split()[0] for n in names.split(",") if n.strip()] if names else [plain]
+    return sorted(package / f"{name}.py" for name in seen)
+
+
 def environment_hash(config: Config, include_drafts: bool) -> str:
     """Everything besides a post's own files that shapes its page: code, templates, config."""
     parts: list[bytes | str] = [str(CACHE_VERSION), str(include_drafts)]
-    package = Path(publisher.__file__).parent
-    for path in sorted(package.rglob("*.py")):
-        parts += [str(path.relative_to(package)), path.read_bytes()]
+    for path in render_code_files():
+        parts += [path.name, path.read_bytes()]
     for root in (config.templates_dir, bundled_path("templates")):
         for path in _tree_files(root):
             parts += [str(path.relative_to(root)), path.read_bytes()]

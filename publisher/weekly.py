@@ -84,7 +84,9 @@ def run_weekly(
     iso_week = parse_week(week) if week else last_complete_week(now, tz)
     post_path, facts_path, draft_path = weekly_paths(config, iso_week)
 
-    with progress.stage(f"facts {iso_week}"), open_book(config.path(config.book.path), config.book) as book:
+    with progress.stage(f"facts {iso_week}"), open_book(
+        config.path(config.book.path), config.book, cache_dir=config.state_dir / "cache"
+    ) as book:
         facts = compute_facts(book, iso_week, tz)
     result = WeeklyResult(week=str(iso_week), action="", headline=headline(facts),
                           facts_path=facts_path, warnings=list(facts.get("warnings", [])))

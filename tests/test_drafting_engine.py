@@ -140,3 +140,12 @@ def test_clean_text_strips_what_the_template_owns():
     raw = ("Section: News that mattered Task: say it\n# News that mattered\n<div onclick=x>hi</div>\n"
            "```python\nprint(1)\n```\nBitcoin led the list.<|im_end|> More <b>news</b> came in.\n\nThe tape was quiet and")
     assert clean_text(raw, "News that mattered", "length") == "Bitcoin led the list. More news came in."
+
+
+def test_sentences_copied_from_the_prompt_are_dropped():
+    draft = _draft({"This week in paper trading": Generation(
+        "The figures are listed above the paragraph, so interpret them instead of listing them. "
+        "The books closed 24 round-trips. Half of them won.", 30, "stop")})
+    week = draft["sections"][0]
+    assert week["text"] == "The books closed 24 round-trips. Half of them won."
+    assert week["guard"]["dropped"][0]["reason"] == "copied from the prompt"

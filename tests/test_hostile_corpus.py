@@ -119,6 +119,7 @@ def test_hostile_case(case: Case, tmp_path: Path) -> None:
     '<body onload="alert(1)">',
     '<link rel="canonical" href="JAVASCRIPT:alert(1)">',
     '<meta http-equiv="refresh" content="0;url=javascript:alert(1)">',
+    '<meta property="og:image" content="javascript:alert(1)">',
 ])
 def test_the_safety_check_catches_live_markup(markup: str) -> None:
     """The judge of the corpus is not vacuous: each of these is reported."""

@@ -324,3 +324,11 @@ def test_cover_image_is_the_og_image_and_links_relative(built):
     assert '<img class="cover" src="../../static/favicon.svg" alt="">' in html
     assert '<link rel="canonical" href="https://dev.to/op/covered-1abc">' in html
     assert "posts/covered/" not in page(config, "sitemap.xml")  # canonical elsewhere: not ours to index
+
+
+def test_only_render_stage_code_invalidates_the_cache():
+    from publisher.site import render_code_files
+
+    names = {p.name for p in render_code_files()}
+    assert {"site.py", "render.py", "sanitize.py", "content.py", "charts.py", "figures.py", "newsletter.py", "devto.py"} <= names
+    assert not names & {"weekly.py", "book.py", "facts.py", "deploy.py", "serve.py"}

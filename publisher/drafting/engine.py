@@ -78,7 +78,7 @@ def is_repetitive(text: str) -> bool:
     return len(set(trigrams)) / len(trigrams) < 0.5
 
 
-def _section_result(section: Section, cap: int, gen: Generation, index: FactIndex) -> dict[str, Any]:
+def _section_result(section: Section, cap: int, gen: Generation, index: FactIndex, req: Request) -> dict[str, Any]:
     result: dict[str, Any] = {
         "key": section.key, "heading": section.heading, "text": "", "cap": cap,
         "tokens": gen.tokens, "finish_reason": gen.finish_reason, "seconds": round(gen.seconds, 3),
@@ -96,7 +96,7 @@ def _section_result(section: Section, cap: int, gen: Generation, index: FactInde
         elif is_repetitive(text):
             reason = "repetitive output"
         else:
-            guarded = guard_text(text, index)
+            guarded = guard_text(text, index, prompt=f"{req.system}\n{req.user}")
             result["guard"] = guarded.as_dict()
             if guarded.kept == 0 or len(guarded.dropped) > guarded.kept:
                 reason = f"guard dropped {len(guarded.dropped)} of {guarded.kept + len(guarded.dropped)} sentences"
@@ -165,11 +165,11 @@ def draft_sections(
         requests = [build_request(s, llm, cap) for s, cap in zip(sections, caps, strict=True)]
         if backend.batched:
             gens = _safe_generate(backend, requests)
-            for section, cap, gen in zip(sections, caps, gens, strict=True):
-                done(_section_result(section, cap, gen, index))
+            for section, cap, gen, req in zip(sections, caps, gens, requests, strict=True):
+                done(_section_result(section, cap, gen, index, req))
         else:
             for section, cap, req in zip(sections, caps, requests, strict=True):
-                done(_section_result(section, cap, _safe_generate(backend, [req])[0], index))
+                done(_section_result(section, cap, _safe_generate(backend, [req])[0], index, req))
     return {
         "backend": llm.backend,
         "model": getattr(backend, "model_name", None) if backend else None,

@@ -257,18 +257,31 @@ def _paragraph_units(text: str) -> Iterator[tuple[str, list[str]]]:
             yield "para", split_sentences(" ".join(ln.strip() for ln in lines))
 
 
-def guard_text(text: str, index: FactIndex) -> GuardResult:
-    """Drop every sentence (or list item) with a figure or ticker the facts do not hold."""
+def _norm(sentence: str) -> str:
+    return re.sub(r"\W+", " ", sentence.lower()).strip()
+
+
+def guard_text(text: str, index: FactIndex, prompt: str = "") -> GuardResult:
+    """Drop every sentence (or list item) with a figure or ticker the facts do not hold.
+
+    Sentences repeated, or copied from the `prompt` (small models echo their instructions), go too.
+    """
     kept_blocks: list[str] = []
     items: list[str] = []
     kept = 0
     dropped: list[dict[str, str]] = []
     seen: set[str] = set()
+    prompt_norm = _norm(prompt)
     for kind, sentences in _paragraph_units(text):
         survivors = []
         for sentence in sentences:
-            norm = re.sub(r"\W+", " ", sentence.lower()).strip()
-            reason = "repeated sentence" if norm in seen else check_sentence(sentence, index)
+            norm = _norm(sentence)
+            if norm in seen:
+                reason: str | None = "repeated sentence"
+            elif len(norm) > 20 and norm in prompt_norm:
+                reason = "copied from the prompt"
+            else:
+                reason = check_sentence(sentence, index)
             seen.add(norm)
             if reason:
                 dropped.append({"sentence": sentence, "reason": reason})

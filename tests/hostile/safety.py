@@ -39,8 +39,19 @@ class _Scanner(HTMLParser):
                 self.problems.append(f"event handler {name}= on <{tag}>")
             if name in URL_ATTRS and value and _bad_url(value):
                 self.problems.append(f"{name}={value!r} on <{tag}>")
-            if tag == "meta" and name == "content" and value and "url=" in value.lower() and _bad_url(value.split("=", 1)[1]):
-                self.problems.append(f"meta refresh to {value!r}")
+        if tag == "meta":
+            self._check_meta(dict(attrs))
+
+    def _check_meta(self, attrs: dict[str, str | None]) -> None:
+        """A refresh to a script URL, or a social card (og:url, og:image, twitter:image) pointing at one."""
+        content = attrs.get("content") or ""
+        kind = (attrs.get("property") or attrs.get("name") or "").lower()
+        if (attrs.get("http-equiv") or "").lower() == "refresh" and "url=" in content.lower():
+            content = content.split("=", 1)[1]
+        elif not kind.endswith(("url", "image")):
+            return
+        if _bad_url(content):
+            self.problems.append(f"<meta {kind or 'refresh'}> to {content!r}")
 
     handle_startendtag = handle_starttag
 
