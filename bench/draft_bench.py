@@ -37,7 +37,7 @@ def run_once(model: str, sections: int, tokens: int) -> dict:
 
     blas = preload_openblas()
     from publisher.config import LLMConfig
-    from publisher.drafting.backends import MLXBackend
+    from publisher.drafting.backends import MLXBackend, Request
     from publisher.drafting.engine import build_request
     from publisher.drafting.models import locate_model
     from publisher.drafting.plan import Section
@@ -50,7 +50,7 @@ def run_once(model: str, sections: int, tokens: int) -> dict:
         build_request(Section(f"s{i}", h, ins, tokens, (), ""), llm, tokens)
         for i, (h, ins) in enumerate((TOPICS * 4)[:sections])
     ]
-    backend.generate_one(requests[0].__class__(requests[0].system, "Warm up.", 8))  # load kernels once
+    backend.generate_one(Request(requests[0].system, "Warm up.", 8))  # load kernels once
 
     start = time.perf_counter()
     seq = [backend.generate_one(r) for r in requests]

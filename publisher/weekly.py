@@ -112,6 +112,7 @@ def run_weekly(
         from publisher.weekly_post import render_weekly_markdown
 
         meta, body = render_weekly_markdown(facts, draft, config)
+        meta["drafting"] = drafting_record(draft)
         meta["generated_hash"] = body_hash(body)
         meta["facts_hash"] = figures_hash(facts)
         if publish:
@@ -151,9 +152,24 @@ def _draft(facts: dict, config: Config, progress: Progress) -> dict:
     if config.llm.backend == "openai":
         # A server that is down fails the run up front; faults of one section fall back instead.
         probe_server(config.llm)
-    label = f"draft ({config.llm.backend}: {config.llm.model})" if config.llm.backend != "none" else "draft (facts only)"
+    model = config.llm.api_model if config.llm.backend == "openai" else config.llm.model
+    label = f"draft ({config.llm.backend}: {model})" if config.llm.backend != "none" else "draft (facts only)"
     with progress.stage(label):
         return draft_weekly(facts, config.llm, config.site, progress=lambda key, done, total: progress.step(key, done, total))
+
+
+def drafting_record(draft: dict) -> dict:
+    """What the operator reviewing the post should know about its prose: where it came from,
+    which sections fell back to facts-only text and why, and what the guard removed."""
+    sections = draft.get("sections", [])
+    record: dict[str, Any] = {"backend": draft.get("backend"), "model": draft.get("model")}
+    fallbacks = {s["key"]: s.get("fallback_reason") for s in sections if s.get("fallback")}
+    dropped = {s["key"]: len(s["guard"]["dropped"]) for s in sections if s.get("guard", {}).get("dropped")}
+    if fallbacks:
+        record["fallback"] = fallbacks
+    if dropped:
+        record["guard_dropped_sentences"] = dropped
+    return record
 
 
 def _draft_warnings(draft: dict) -> list[str]:

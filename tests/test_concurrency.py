@@ -5,9 +5,10 @@ Soundness of the checks:
 - The writer uses a busy timeout of 0, so any lock we took would surface in it at once as
   "database is locked"; it counts such errors and the test requires none (and many commits).
 - Each writer step is one transaction that closes trade i (PnL p(i), a post-mortem if it lost) and
-  opens trade i+1. Any consistent snapshot therefore has exactly one open position, and its
-  figures are a known function of the number of round-trips k. A fact sheet assembled from more
-  than one snapshot would show 0 or 2 open positions, or a PnL that matches no k.
+  opens trade i+1 at the same second. Any consistent snapshot therefore holds exactly one open
+  position, opened k seconds after the week start, and all its figures are a known function of
+  the number of round-trips k. A fact sheet assembled from more than one snapshot would pair the
+  round-trips of one moment with the PnL, the post-mortem count or the open position of another.
 - "We never write": an idle copy of the book, read by the same commands, keeps its main file
   byte-identical (same SHA-256 and mtime) and gains no WAL content; SQLite's -shm read marks are
   SQLite's own bookkeeping, not the book. On the busy book the data at the end equals exactly
@@ -16,6 +17,7 @@ Soundness of the checks:
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import sqlite3
@@ -27,6 +29,7 @@ from pathlib import Path
 import pytest
 from bookmaker import make_native_book, trade
 from click.testing import CliRunner
+from hostile.cases import CLEAN_ENV
 
 from publisher.cli import main
 
@@ -68,21 +71,26 @@ def expected(k: int) -> dict[str, float]:
     losses = k // 3
     wins = k - losses
     return {"round_trips": k, "wins": wins, "losses": losses, "realized_pnl": 2.5 * wins - 1.25 * losses,
-            "open": 1, "post_mortems": losses}
+            "open": 1, "open_since": k, "post_mortems": losses}
 
 
-def observed(facts: dict) -> dict[str, float]:
+def observed(facts: dict) -> dict[str, float | None]:
+    """The same figures read from a fact sheet; `open_since` (seconds after the week start at which the
+    open position was opened) pins the moment its open-positions query saw."""
     week = facts["all_books"]["week"]
+    positions = facts["all_books"]["open_positions"]["positions"]
+    since = (dt.datetime.fromisoformat(positions[0]["opened_at"]).timestamp() - W16_START
+             if len(positions) == 1 else None)
     return {"round_trips": week["round_trips"]["value"], "wins": week["wins"]["value"],
             "losses": week["losses"]["value"], "realized_pnl": week["realized_pnl"]["value"],
-            "open": facts["all_books"]["open_positions"]["count"]["value"],
+            "open": facts["all_books"]["open_positions"]["count"]["value"], "open_since": since,
             "post_mortems": facts["vault"]["with_post_mortem"]["value"]}
 
 
 def new_book(path: Path) -> Path:
     return make_native_book(path, wal=True, books=[{"id": 1, "name": "bot", "role": "standard",
                                                     "starting_balance": 1000.0}],
-                            trades=[trade(1, "BTC/USDT", entry=100, opened="2026-04-13T00:00:01Z", id=1)])
+                            trades=[trade(1, "BTC/USDT", entry=100, opened="2026-04-13T00:00:00Z", id=1)])
 
 
 def project(root: Path, book: Path) -> Path:
@@ -93,7 +101,7 @@ def project(root: Path, book: Path) -> Path:
 
 
 def cli(root: Path, *args: str) -> str:
-    result = CliRunner().invoke(main, ["-C", str(root), *args], env={"PUBLISHER_LLM": "none"})
+    result = CliRunner().invoke(main, ["-C", str(root), *args], env=CLEAN_ENV)
     assert result.exit_code == 0, result.output[-2000:]
     return result.stdout
 
@@ -165,3 +173,35 @@ def test_writer_rule_matches_an_independent_count(tmp_path: Path) -> None:
     want = expected(steps)
     assert (closed, wins, pnl, open_count, vault) == (want["round_trips"], want["wins"], want["realized_pnl"],
                                                       want["open"], want["post_mortems"])
+
+
+HOLDER = r"""
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], timeout=0, isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")  # the write lock, held while we read
+conn.execute("UPDATE trades SET closed_at = '2026-04-14T10:00:00Z', exit_price = 200, realized_pnl = 100 WHERE id = 1")
+print("holding", flush=True)
+sys.stdin.read()
+conn.execute("COMMIT")
+"""
+
+
+def test_an_open_write_transaction_neither_blocks_nor_leaks_into_a_read(tmp_path: Path) -> None:
+    """While the bot sits inside an uncommitted write, facts come at once and from the last commit."""
+    book = new_book(tmp_path / "held.sqlite")
+    root = project(tmp_path / "p", book)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(book)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        start = time.perf_counter()
+        during = observed(json.loads(cli(root, "facts", "--week", WEEK, "--json")))
+        waited = time.perf_counter() - start
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        assert holder.wait(timeout=10) == 0  # the bot's commit went through after our read
+    assert waited < 2.0  # no busy wait (the read-only connection's busy timeout is 5 s)
+    assert during == pytest.approx(expected(0))  # the uncommitted close is invisible
+    after = observed(json.loads(cli(root, "facts", "--week", WEEK, "--json")))
+    assert (after["round_trips"], after["realized_pnl"], after["open"]) == (1, 100, 0)

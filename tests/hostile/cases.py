@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import sqlite3
 import subprocess
@@ -28,6 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from bookmaker import make_native_book, make_sqlite, trade
+
+# The operator's shell may carry PUBLISHER_* settings; every test runs on its own config only
+# (None removes a variable in click's CliRunner).
+CLEAN_ENV: dict[str, str | None] = {name: None for name in os.environ if name.startswith("PUBLISHER_")}
 
 ERROR = "error"
 SAFE = "safe-render"
@@ -479,9 +484,10 @@ CASES: list[Case] = [
     Case("post-urls-javascript", "`javascript:` as a post's cover image and canonical URL",
          content({"posts/urls.md": post(cover_image="'javascript:alert(1)'", canonical_url="'javascript:alert(2)'")}),
          BUILD, SAFE, check=bad_urls_dropped,
-         bug="BUG: publisher/site.py _Builder.post_page puts canonical_url into <link rel=canonical href> "
-             "and og:url unchecked (javascript:alert(2)); it should pass it through sanitize.safe_url "
-             "(or load_post should reject a non-http(s) canonical_url with a ContentError)"),
+         bug="BUG: publisher/site.py _Builder.post_page puts canonical_url unchecked into <link rel=canonical href> "
+             "and og:url (javascript:alert(2)), and cover_image into og:image and twitter:image (absolute_url "
+             "keeps javascript:alert(1)); both should go through sanitize.safe_url (dropped or replaced by the "
+             "default), or load_post should reject a non-http(s) canonical_url/cover_image with a ContentError"),
     Case("post-date-other-timezone", "a post dated early on 1 May in UTC+9 on a UTC site (still April in UTC)",
          content({"posts/tokyo.md": post().replace("2026-04-20T09:30:00+00:00", "2026-05-01T05:00:00+09:00")}),
          BUILD, SAFE, check=date_in_utc),

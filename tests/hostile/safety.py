@@ -123,6 +123,20 @@ def check_emails(site: Path) -> list[str]:
     return problems
 
 
+def check_devto_exports(folder: Path) -> list[str]:
+    """dev.to renders an export's Markdown with raw HTML enabled: render it the same way and check it."""
+    from markdown_it import MarkdownIt
+
+    from publisher.content import parse_front_matter
+
+    problems = []
+    for path in sorted(folder.glob("*.md")):
+        _, body = parse_front_matter(path.read_text("utf-8"), path)
+        found, _ = scan_html(MarkdownIt("commonmark", {"html": True}).enable("table").render(body))
+        problems += [f"{path.name}: {p}" for p in found]
+    return problems
+
+
 def check_outputs(site: Path) -> list[str]:
     """Everything unsafe in the site, its feeds and its newsletters (empty when all is well)."""
     return [*check_site(site), *check_feeds(site), *check_emails(site)]
