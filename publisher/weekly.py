@@ -134,8 +134,7 @@ def run_weekly(
 
     from publisher.site import build_site
 
-    with progress.stage("build site, feed, email, dev.to export"):
-        result.build = build_site(config)
+    result.build = build_site(config, progress=progress)
     result.warnings += list(getattr(result.build, "warnings", []))
 
     if push:
