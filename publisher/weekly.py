@@ -20,7 +20,7 @@ from publisher import figures
 from publisher.book import open_book
 from publisher.config import Config
 from publisher.content import dump_post, parse_front_matter
-from publisher.facts import compute_facts
+from publisher.facts import compute_facts, figures_hash
 from publisher.fsutil import atomic_write_text
 from publisher.progress import Progress
 from publisher.weeks import IsoWeek, last_complete_week, parse_week
@@ -45,12 +45,6 @@ def body_hash(body: str) -> str:
     """Hash of a post body, blind to line endings and trailing blank space an editor may add."""
     normal = "\n".join(line.rstrip() for line in body.replace("\r\n", "\n").split("\n")).strip()
     return hashlib.sha256(normal.encode("utf-8")).hexdigest()
-
-
-def figures_hash(facts: dict) -> str:
-    """Hash of what the post shows: the facts without the reproducibility stamp."""
-    shown = {k: v for k, v in facts.items() if k != "stamp"}
-    return hashlib.sha256(json.dumps(shown, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def weekly_paths(config: Config, week: IsoWeek) -> tuple[Path, Path, Path]:

@@ -32,7 +32,8 @@ from hostile.cases import CLEAN_ENV
 from publisher.cli import main
 from publisher.config import load_config
 from publisher.content import parse_front_matter
-from publisher.weekly import body_hash, figures_hash
+from publisher.facts import figures_hash
+from publisher.weekly import body_hash
 
 SEED = 20260420
 WEEK = "2026-W16"

@@ -113,8 +113,6 @@ def test_every_iso_week_round_trips_in_every_accepted_spelling(week: IsoWeek, sp
     assert end - start == dt.timedelta(days=7) and start.weekday() == 0
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: publisher/weeks.py IsoWeek.__str__ writes year 999 as '999-W01' "
-                   "(f'{self.year}'), which parse_week rejects; it should be zero-padded: f'{self.year:04d}'")
 def test_a_year_below_1000_round_trips() -> None:
     assert str(parse_week("0999-W01")) == "0999-W01"
 
