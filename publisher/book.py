@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import sqlite_utils
+
 from publisher.config import BookConfig
 from publisher.errors import BookError
 from publisher.fsutil import atomic_write_text
@@ -271,8 +273,9 @@ def _quote(name: str) -> str:
 
 
 def _tables(conn: sqlite3.Connection) -> dict[str, list[str]]:
-    rows = conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')").fetchall()
-    return {name: [r[1] for r in conn.execute(f"PRAGMA table_info({_quote(name)})")] for (name,) in rows}
+    """Tables and views (a mapping may point at the operator's own views) with their columns."""
+    db = sqlite_utils.Database(conn)
+    return {name: [column.name for column in db[name].columns] for name in db.table_names() + db.view_names()}
 
 
 def _native_layout(tables: dict[str, list[str]], path: Path) -> Layout:

@@ -17,6 +17,7 @@ import datetime as dt
 import html as htmllib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin
@@ -66,11 +67,37 @@ def absolutize_html(html: str, base: str) -> str:
     return _URL_ATTR.sub(fix, html)
 
 
+class _GuidKeys:
+    """Post file -> its path inside content/ with symlinks resolved (the key in guids.json).
+
+    Resolving a path costs a syscall per component; a feed write keys every published post, so the
+    content folder and each post folder are resolved once and only a symlinked post file itself is
+    resolved again (for any other file, realpath(folder/name) is realpath(folder)/name)."""
+
+    def __init__(self, config: Config) -> None:
+        self.content = config.content_dir.resolve()
+        self.folders: dict[Path, Path] = {}
+        self.keys: dict[Path, str] = {}
+
+    def __call__(self, source: Path) -> str:
+        key = self.keys.get(source)
+        if key is None:
+            key = self.keys[source] = self._key(source)
+        return key
+
+    def _key(self, source: Path) -> str:
+        folder = self.folders.get(source.parent)
+        if folder is None:
+            folder = self.folders[source.parent] = source.parent.resolve()
+        real = source.resolve() if source.is_symlink() else folder / source.name
+        try:
+            return real.relative_to(self.content).as_posix()
+        except ValueError:
+            return source.name
+
+
 def _guid_key(post: Post, config: Config) -> str:
-    try:
-        return post.source.resolve().relative_to(config.content_dir.resolve()).as_posix()
-    except ValueError:
-        return post.source.name
+    return _GuidKeys(config)(post.source)
 
 
 def load_guids(config: Config) -> dict[str, str]:
@@ -86,10 +113,14 @@ def load_guids(config: Config) -> dict[str, str]:
 
 def post_guid(post: Post, config: Config, recorded: dict[str, str]) -> str:
     """Front matter `guid`, else the guid recorded when the post was first published, else its link."""
+    return _guid(post, config, recorded, _guid_key(post, config))
+
+
+def _guid(post: Post, config: Config, recorded: dict[str, str], key: str) -> str:
     explicit = post.meta.get("guid")
     if explicit:
         return str(explicit).strip()
-    return recorded.get(_guid_key(post, config)) or post_url(post, config)
+    return recorded.get(key) or post_url(post, config)
 
 
 def feed_posts(posts: list[Post], limit: int) -> list[Post]:
@@ -147,6 +178,13 @@ def render_feed(
     posts: list[Post], config: Config, *, self_url: str, link: str, title: str, recorded: dict[str, str]
 ) -> bytes:
     """One RSS document for `posts` (already filtered, sorted and limited)."""
+    return _render_feed(posts, config, self_url=self_url, link=link, title=title,
+                        guid=lambda post: post_guid(post, config, recorded))
+
+
+def _render_feed(
+    posts: list[Post], config: Config, *, self_url: str, link: str, title: str, guid: Callable[[Post], str]
+) -> bytes:
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)
     fg.title(_text(title))
@@ -164,7 +202,7 @@ def render_feed(
         entry.dc.dc_creator(_text(str(post.meta.get("author") or config.site.author)))
         entry.pubDate(post.date.astimezone(dt.UTC))
         entry.link(href=url)
-        entry.guid(post_guid(post, config, recorded), permalink=True)
+        entry.guid(guid(post), permalink=True)
         entry.description(_text(absolutize_html(post.html, url)))
         for tag in post.tags[:MAX_CATEGORIES]:
             entry.category(term=tag)
@@ -181,26 +219,27 @@ def write_feeds(posts: list[Post], config: Config, site_dir: Path) -> FeedReport
     base = site_url(config)
     recorded = load_guids(config)
     limit = config.feed.limit
-    main_posts = feed_posts(posts, limit)
-    main = render_feed(main_posts, config, self_url=urljoin(base, "feed.xml"), link=base,
-                       title=_channel_title(config), recorded=recorded)
+    published = feed_posts(posts, len(posts))
+    keys = _GuidKeys(config)
+    guids = {post.source: _guid(post, config, recorded, keys(post.source)) for post in published}
+    main = _render_feed(published[:limit], config, self_url=urljoin(base, "feed.xml"), link=base,
+                        title=_channel_title(config), guid=lambda post: guids[post.source])
     path = site_dir / "feed.xml"
     atomic_write_bytes(path, main)
     report = FeedReport(path=path, bytes=len(main))
     _check_size(report, path, len(main), config)
 
-    published = feed_posts(posts, len(posts))
     for tag in sorted({t for p in published for t in p.tags}):
         tagged = [p for p in published if tag in p.tags][:limit]
-        data = render_feed(tagged, config, self_url=urljoin(base, f"tags/{tag}/feed.xml"),
-                           link=urljoin(base, f"tags/{tag}/"), title=f"{_channel_title(config)}: {tag}",
-                           recorded=recorded)
+        data = _render_feed(tagged, config, self_url=urljoin(base, f"tags/{tag}/feed.xml"),
+                            link=urljoin(base, f"tags/{tag}/"), title=f"{_channel_title(config)}: {tag}",
+                            guid=lambda post: guids[post.source])
         tag_path = site_dir / "tags" / tag / "feed.xml"
         atomic_write_bytes(tag_path, data)
         report.tag_feeds.append(tag_path)
         _check_size(report, tag_path, len(data), config)
 
-    _record_guids(published, config, recorded)
+    _record_guids(published, config, recorded, {post.source: (keys(post.source), guids[post.source]) for post in published})
     return report
 
 
@@ -212,10 +251,11 @@ def _check_size(report: FeedReport, path: Path, size: int, config: Config) -> No
         )
 
 
-def _record_guids(published: list[Post], config: Config, recorded: dict[str, str]) -> None:
-    """Remember the guid of every published post, so it survives a later slug or URL change."""
+def _record_guids(published: list[Post], config: Config, recorded: dict[str, str], keyed: dict[Path, tuple[str, str]]) -> None:
+    """Remember the guid of every published post (`keyed`: file -> (key, guid)), so it survives a
+    later slug or URL change."""
     updated = dict(recorded)
     for post in published:
-        updated.setdefault(_guid_key(post, config), post_guid(post, config, recorded))
+        updated.setdefault(*keyed[post.source])
     if updated != recorded:
         atomic_write_text(config.state_dir / GUIDS_FILE, json.dumps(updated, indent=2, sort_keys=True) + "\n")

@@ -18,6 +18,7 @@ import contextlib
 import ctypes
 import dataclasses
 import fcntl
+import gc
 import hashlib
 import json
 import multiprocessing as mp
@@ -54,6 +55,7 @@ _PACKAGE_IMPORT = re.compile(r"^\s*(?:from\s+publisher(?:\.(\w+))?\s+import\s+\(
 FEED_HREF = "feed.xml"  # where publisher.feed writes the site feed; every page links it
 PARALLEL_MIN_POSTS = 48  # below this a process pool costs more than it saves
 _ACTIVE: _Builder | None = None  # the build a forked worker renders for (set only during render_posts)
+_PENDING: list[Post] = []  # the posts it renders, by index (set only during render_posts)
 
 
 @dataclass
@@ -209,9 +211,11 @@ def _write_if_changed(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _render_post_task(post: Post) -> tuple[str, str, Path | None]:
-    assert _ACTIVE is not None, "render_posts sets the active build before forking"
-    return _ACTIVE.render_post(post)
+def _render_post_task(index: int) -> tuple[str, str, Path | None]:
+    """Runs in a forked worker: the posts were inherited with the process, so only an index and
+    the result cross the pipe (no pickled Post objects)."""
+    assert _ACTIVE is not None and _PENDING, "render_posts sets the active build before forking"
+    return _ACTIVE.render_post(_PENDING[index])
 
 
 def _write(out: Path, rel: str, text: str, written: list[str]) -> None:
@@ -329,6 +333,7 @@ class _Builder:
         self.zone = ZoneInfo(config.site.timezone)
         self.base_url = config.site.url.rstrip("/") + "/"
         self.env: jinja2.Environment = template_env(config)
+        self.env.auto_reload = False  # one build, one version of the templates: no stat per page
         self.env.filters["local"] = lambda value: value.astimezone(self.zone)
         self.result = BuildResult(out_dir=config.site_dir)
         self.keys: dict[str, str] = {}
@@ -371,22 +376,28 @@ class _Builder:
     def render_posts(self, pending: list[Post], meanwhile: Callable[[], None]) -> None:
         """Markdown, charts, page and dev.to export of each new or changed post, on every core;
         `meanwhile` (pages that need no post HTML) runs in this process while the workers render."""
-        global _ACTIVE
-        _ACTIVE = self
+        global _ACTIVE, _PENDING
+        _ACTIVE, _PENDING = self, pending
         workers = min(os.cpu_count() or 1, 8)
         try:
             if len(pending) >= PARALLEL_MIN_POSTS and workers > 1 and "fork" in mp.get_all_start_methods():
-                # fork: workers inherit the loaded templates and modules; chunks keep IPC small
-                with mp.get_context("fork").Pool(workers) as pool:
-                    job = pool.map_async(_render_post_task, pending, chunksize=max(1, len(pending) // (workers * 4)))
-                    meanwhile()
-                    done = job.get()
+                # fork: workers inherit the posts, modules and the template compiled here; chunks
+                # keep IPC small; frozen objects are not scanned by the workers' GC (nor copied)
+                self.env.get_template("post.html")
+                gc.freeze()
+                try:
+                    with mp.get_context("fork").Pool(workers) as pool:
+                        job = pool.map_async(_render_post_task, range(len(pending)), chunksize=max(1, len(pending) // (workers * 4)))
+                        meanwhile()
+                        done = job.get()
+                finally:
+                    gc.unfreeze()
             else:
                 meanwhile()
                 self.stage = "rendering posts"
                 done = [self.render_post(post) for post in pending]
         finally:
-            _ACTIVE = None
+            _ACTIVE, _PENDING = None, []
         for post, (html, rel, devto) in zip(pending, done, strict=True):
             post.html = self.cache.current[post.slug]["html"] = html
             self.result.pages_written.append(rel)
