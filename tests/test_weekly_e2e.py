@@ -115,3 +115,19 @@ def test_broken_inputs_fail_in_one_line_and_keep_the_site(project: tuple[Path, P
     code, out = run(root, "weekly", env=env)
     assert code != 0 and out.count("error:") == 1 and "publisher.toml" in out
     assert (root / "site" / "index.html").read_bytes() == site_index
+
+
+def test_a_quiet_week_is_published_honestly_or_skipped(project: tuple[Path, Path]) -> None:
+    root, _ = project
+    quiet = "2020-W10"  # years before the demo book starts: no trade closed
+    code, out = run(root, "weekly", "--week", quiet, "--publish", env={"PUBLISHER_LLM": "none"})
+    assert code == 0, out
+    post = (root / "content" / "weekly" / f"{quiet}.md").read_text()
+    assert "No round-trips closed this week" in post
+    assert "0 round-trips" in out
+
+    skipped = "2020-W11"
+    env = {"PUBLISHER_LLM": "none", "PUBLISHER_WEEKLY_QUIET_WEEK": "skip"}
+    code, out = run(root, "weekly", "--week", skipped, env=env)
+    assert code == 0, out
+    assert "skipped" in out and not (root / "content" / "weekly" / f"{skipped}.md").exists()
