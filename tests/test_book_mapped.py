@@ -118,28 +118,19 @@ def test_mapped_layout_with_a_sql_view(tmp_path: Path) -> None:
     assert w["round_trips"]["value"] == 2 and w["realized_pnl"]["value"] == pytest.approx(3.1)
 
 
-def test_missing_mapped_column_names_the_mapping_key(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("setting", "wrong", "expected"),
+    [
+        ('realized_pnl = "net"', 'realized_pnl = "pnl_net"', ["no column 'pnl_net'", "[book.mapping.trades] realized_pnl"]),
+        ('table = "fills"', 'table = "executions"', ["'executions' not found", "[book.mapping.trades] table"]),
+        ('timestamps = "epoch_ms"', 'timestamps = "iso"', ["t_close", "timestamps", "epoch_s"]),
+    ],
+    ids=["missing-column", "missing-table", "epoch-read-as-iso"],
+)
+def test_a_wrong_mapping_is_one_line_naming_the_key_to_set(tmp_path: Path, setting: str, wrong: str,
+                                                            expected: list[str]) -> None:
     custom_book(tmp_path)
-    (tmp_path / "publisher.toml").write_text(MAPPING.replace('realized_pnl = "net"', 'realized_pnl = "pnl_net"'),
-                                             encoding="utf-8")
+    (tmp_path / "publisher.toml").write_text(MAPPING.replace(setting, wrong), encoding="utf-8")
     code, _, err = run(tmp_path, "facts", "--week", "2026-W16")
-    assert code == 1
-    assert "no column 'pnl_net'" in err and "[book.mapping.trades] realized_pnl" in err
-    assert len(err.strip().splitlines()) == 1
-
-
-def test_missing_mapped_table_names_the_mapping_key(tmp_path: Path) -> None:
-    custom_book(tmp_path)
-    (tmp_path / "publisher.toml").write_text(MAPPING.replace('table = "fills"', 'table = "executions"'),
-                                             encoding="utf-8")
-    code, _, err = run(tmp_path, "facts", "--week", "2026-W16")
-    assert code == 1 and "'executions' not found" in err and "[book.mapping.trades] table" in err
-
-
-def test_epoch_book_read_as_iso_says_which_key_to_set(tmp_path: Path) -> None:
-    custom_book(tmp_path)
-    (tmp_path / "publisher.toml").write_text(MAPPING.replace('timestamps = "epoch_ms"', 'timestamps = "iso"'),
-                                             encoding="utf-8")
-    code, _, err = run(tmp_path, "facts", "--week", "2026-W16")
-    assert code == 1
-    assert "t_close" in err and "timestamps" in err and "epoch_s" in err
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert all(needle in err for needle in expected), err
