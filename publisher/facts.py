@@ -9,8 +9,6 @@ docs/metrics.md; the shape: docs/facts-contract.md.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -456,13 +454,6 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     fmt = lambda r: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))  # noqa: E731
     return [fmt(header), "  ".join("-" * w for w in widths), *map(fmt, rows)]
-
-
-def figures_hash(facts: dict[str, Any]) -> str:
-    """Hash of what a post shows, the facts without the reproducibility stamp: a post records it so
-    that a post and its fact sheet that disagree (an interrupted run) are caught before publishing."""
-    shown = {key: value for key, value in facts.items() if key != "stamp"}
-    return hashlib.sha256(json.dumps(shown, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def format_facts_table(facts: dict[str, Any]) -> str:

@@ -7,6 +7,8 @@ ratios with 2, `n/a` for an undefined value.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 NA = "n/a"
@@ -54,3 +56,10 @@ def num(figure: Any) -> float:
     """The value as a float for arithmetic (charts); an undefined value counts as 0."""
     value = _value(figure)
     return 0.0 if value is None else float(value)
+
+
+def figures_hash(facts: dict[str, Any]) -> str:
+    """Hash of what a post shows, the facts without the reproducibility stamp: a post records it so
+    that a post and its fact sheet that disagree (an interrupted run) are caught before publishing."""
+    shown = {key: value for key, value in facts.items() if key != "stamp"}
+    return hashlib.sha256(json.dumps(shown, sort_keys=True).encode("utf-8")).hexdigest()

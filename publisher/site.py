@@ -27,6 +27,7 @@ import re
 import shutil
 import tempfile
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -35,9 +36,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlparse
 from zoneinfo import ZoneInfo
 
+import jinja2
+
 import publisher
 from publisher.content import Post, load_posts
 from publisher.errors import BuildError, PublisherError
+from publisher.figures import figures_hash
 from publisher.fsutil import atomic_write_text, fsync_dir
 from publisher.render import bundled_path, highlight_css, markdown_to_html, template_env
 from publisher.sanitize import safe_url
@@ -54,6 +58,7 @@ RENDER_MODULES = ("site", "charts", "newsletter", "devto", "feed")  # roots of r
 _PACKAGE_IMPORT = re.compile(r"^\s*(?:from\s+publisher(?:\.(\w+))?\s+import\s+\(?([\w ,]+)|import\s+publisher\.(\w+))", re.MULTILINE)
 FEED_HREF = "feed.xml"  # where publisher.feed writes the site feed; every page links it
 PARALLEL_MIN_POSTS = 48  # below this a process pool costs more than it saves
+RENDER_CHUNK = 16  # posts per task: small enough that no core idles long at the end, large enough to batch IPC
 _ACTIVE: _Builder | None = None  # the build a forked worker renders for (set only during render_posts)
 _PENDING: list[Post] = []  # the posts it renders, by index (set only during render_posts)
 
@@ -93,8 +98,17 @@ def relative_root(path: str) -> str:
 
 
 def absolute_url(base: str, path: str) -> str:
-    """`path` (site-relative or absolute) resolved against the site URL."""
-    return urljoin(base.rstrip("/") + "/", path.lstrip("/")) if path else ""
+    """`path` (site-relative or absolute) resolved against the site URL; "" for an unsafe scheme."""
+    return safe_url(urljoin(base.rstrip("/") + "/", path.lstrip("/"))) if path else ""
+
+
+def _template_location(exc: BaseException) -> str | None:
+    """`templates/post.html, line 3` when a template failed: the file to fix is the template, not the post."""
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return f"{exc.filename or exc.name}, line {exc.lineno}"
+    frames = [frame for frame in traceback.extract_tb(exc.__traceback__)
+              if frame.filename.endswith((".html", ".xml", ".j2", ".txt"))]
+    return f"{frames[-1].filename}, line {frames[-1].lineno}" if frames else None
 
 
 def paginate(posts: list[Post], per_page: int) -> list[tuple[str, list[Post]]]:
@@ -381,13 +395,12 @@ class _Builder:
         workers = min(os.cpu_count() or 1, 8)
         try:
             if len(pending) >= PARALLEL_MIN_POSTS and workers > 1 and "fork" in mp.get_all_start_methods():
-                # fork: workers inherit the posts, modules and the template compiled here; chunks
-                # keep IPC small; frozen objects are not scanned by the workers' GC (nor copied)
-                self.env.get_template("post.html")
+                # fork: workers inherit the posts and loaded modules; chunks keep IPC small; frozen
+                # objects are left alone by the workers' GC (no copy-on-write of the whole heap)
                 gc.freeze()
                 try:
                     with mp.get_context("fork").Pool(workers) as pool:
-                        job = pool.map_async(_render_post_task, range(len(pending)), chunksize=max(1, len(pending) // (workers * 4)))
+                        job = pool.map_async(_render_post_task, range(len(pending)), chunksize=RENDER_CHUNK)
                         meanwhile()
                         done = job.get()
                 finally:
@@ -414,7 +427,8 @@ class _Builder:
             raise
         except Exception as exc:
             summary = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-            raise BuildError(f"build failed while rendering {post.source}: {summary}; the previous site is unchanged") from None
+            culprit = _template_location(exc) or str(post.source)
+            raise BuildError(f"build failed while rendering {culprit}: {summary}; the previous site is unchanged") from None
         return post.html, rel, devto
 
     def post_page(self, post: Post) -> str:
@@ -427,6 +441,11 @@ class _Builder:
                 facts = json.loads(post.facts_path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
                 raise BuildError(f"{post.facts_path}: unreadable fact sheet ({exc}); re-run 'publish weekly' for that week") from None
+            recorded = post.meta.get("facts_hash")
+            if recorded and recorded != figures_hash(facts):
+                # An interrupted `publish weekly` can leave a new fact sheet beside the old post.
+                raise BuildError(f"{post.source}: its text and {post.facts_path.name} disagree (an interrupted run?); "
+                                 f"re-run 'publish weekly --week {post.meta.get('week', '')}'")
             charts = render_weekly_charts(facts, self.out / post.url_path / "charts")
             if charts:
                 image = absolute_url(self.base_url, f"{post.url_path}charts/{charts[0].png.name}")
@@ -440,7 +459,7 @@ class _Builder:
             cover_src = safe_url(post.cover_image if parsed.scheme else relative_root(rel) + post.cover_image.lstrip("/"))
         page = _Page(
             title=post.title, description=post.description, type="article",
-            canonical=post.canonical_url or absolute_url(self.base_url, post.url_path),
+            canonical=safe_url(post.canonical_url) or absolute_url(self.base_url, post.url_path),
             image=image or self._site_image(), image_alt=image_alt, noindex=post.status == "draft",
         )
         self._render("post.html", rel, page, written=[], post=post, cover_src=cover_src)

@@ -20,7 +20,8 @@ from publisher import figures
 from publisher.book import open_book
 from publisher.config import Config
 from publisher.content import dump_post, parse_front_matter
-from publisher.facts import compute_facts, figures_hash
+from publisher.facts import compute_facts
+from publisher.figures import figures_hash
 from publisher.fsutil import atomic_write_text
 from publisher.progress import Progress
 from publisher.weeks import IsoWeek, last_complete_week, parse_week
