@@ -68,7 +68,7 @@ def absolutize_markdown(markdown: str, base: str) -> str:
         if line.startswith(("    ", "\t")) and (not out or not out[-1].strip()):
             out.append(line)  # indented code block
             continue
-        out.append(_rewrite_line(line, base))
+        out.append(_rewrite_line(line, base) if "[" in line else line)  # no "[", no link: most lines
     return "".join(out)
 
 

@@ -7,9 +7,7 @@ from pathlib import Path
 
 import click
 
-from publisher.book import NATIVE_SCHEMA, open_book
 from publisher.cli.app import book_option, get_config, main, week_option
-from publisher.facts import compute_facts, format_facts_table
 from publisher.weeks import last_complete_week, parse_week
 
 SCHEMA_NOTES = """\
@@ -23,6 +21,8 @@ SCHEMA_NOTES = """\
 @main.command("schema")
 def schema_cmd() -> None:
     """Print the native book schema (SQLite DDL) and how other layouts are read."""
+    from publisher.book import NATIVE_SCHEMA
+
     click.echo(NATIVE_SCHEMA + SCHEMA_NOTES, nl=False)
 
 
@@ -35,6 +35,10 @@ def schema_cmd() -> None:
 @click.pass_context
 def facts_cmd(ctx: click.Context, week: str | None, book_path: Path | None, as_json: bool, no_cache: bool) -> None:
     """Compute one ISO week's fact sheet from the book (read-only)."""
+    # Imported here, as the other commands do: every `publish` start-up would otherwise pay for them.
+    from publisher.book import open_book
+    from publisher.facts import compute_facts, format_facts_table
+
     config = get_config(ctx, **{"book.path": str(book_path.resolve()) if book_path else None})
     tz = config.site.timezone
     iso_week = parse_week(week) if week else last_complete_week(tz=tz)
