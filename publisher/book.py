@@ -108,8 +108,6 @@ LOGICAL: dict[str, dict[str, str | None]] = {
     "news_items": {"id": "NULL", "published_at": None, "rank": "NULL", "title": None, "source": "NULL",
                    "url": "NULL"},
 }
-TIMESTAMP_COLUMNS = {"trades": ("opened_at", "closed_at"), "failure_vault": ("created_at",),
-                     "strategy_adjustments": ("created_at",), "news_items": ("published_at",)}
 
 # Freqtrade's trades table (freqtrade/persistence/trade_model.py): naive UTC DATETIME text,
 # fees as ratios (fee_open_cost/fee_close_cost when the exchange reported them), close_profit_abs

@@ -54,10 +54,6 @@ class Post:
     url_path: str  # site-relative, e.g. "weekly/2026-w16/" (page at site/weekly/2026-w16/index.html)
     html: str = ""  # body rendered to HTML (set by render_post_html / the build)
 
-    @property
-    def is_draft(self) -> bool:
-        return self.status == "draft"
-
 
 def parse_front_matter(text: str, source: Path) -> tuple[dict, str]:
     """Split a post into its front matter (a mapping) and its Markdown body.

@@ -174,14 +174,6 @@ def _reshape(raw: bytes, link: str) -> bytes:
     return (XML_DECL + body + "\n").encode("utf-8")
 
 
-def render_feed(
-    posts: list[Post], config: Config, *, self_url: str, link: str, title: str, recorded: dict[str, str]
-) -> bytes:
-    """One RSS document for `posts` (already filtered, sorted and limited)."""
-    return _render_feed(posts, config, self_url=self_url, link=link, title=title,
-                        guid=lambda post: post_guid(post, config, recorded))
-
-
 def _render_feed(
     posts: list[Post], config: Config, *, self_url: str, link: str, title: str, guid: Callable[[Post], str]
 ) -> bytes:

@@ -43,7 +43,7 @@ from publisher.content import Post, load_posts
 from publisher.errors import BuildError, PublisherError
 from publisher.figures import figures_hash
 from publisher.fsutil import atomic_write_text, fsync_dir
-from publisher.render import bundled_path, highlight_css, markdown_to_html, template_env
+from publisher.render import bundled_path, highlight_css, render_post_html, template_env
 from publisher.sanitize import safe_url
 
 if TYPE_CHECKING:
@@ -420,7 +420,7 @@ class _Builder:
     def render_post(self, post: Post) -> tuple[str, str, Path | None]:
         """(HTML body, page path, dev.to export path) of one post; any failure names the post."""
         try:
-            post.html = markdown_to_html(post.body)
+            render_post_html(post)
             rel = self.post_page(post)
             devto = self.devto_export(post) if post.status != "draft" else None
         except PublisherError:

@@ -29,11 +29,6 @@ class IsoWeek:
     def __str__(self) -> str:
         return f"{self.year:04d}-W{self.week:02d}"
 
-    @property
-    def compact(self) -> str:
-        """`2026W16`, the spelling used in post titles."""
-        return f"{self.year:04d}W{self.week:02d}"
-
     def monday(self) -> dt.date:
         return dt.date.fromisocalendar(self.year, self.week, 1)
 

@@ -149,7 +149,6 @@ def test_an_unexpected_failure_is_one_line_plus_a_log_with_the_traceback(tmp_pat
         raise RuntimeError("a bug nobody foresaw\nsecond line")
 
     monkeypatch.setattr(publisher.facts, "compute_facts", broken)
-    monkeypatch.setattr("publisher.cli.book_cmds.compute_facts", broken)
     root = tmp_path / "project"
     next(c for c in CASES if c.name == "empty-vault").build(root)
     result = invoke(root, ("facts", "--week", WEEK))
