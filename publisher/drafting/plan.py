@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from publisher import figures
 from publisher.config import LLMConfig, SiteConfig
 from publisher.errors import DraftError
 
@@ -58,27 +59,26 @@ def _value(fig: Any) -> float | None:
 
 
 def money(fig: Any, currency: str, signed: bool = True) -> str | None:
+    """Like the post shows it (`publisher.figures`), with the unit the sentence needs; None if undefined."""
     v = _value(fig)
     if v is None:
         return None
-    return f"{v:+.2f} {currency}" if signed else f"{abs(v):.2f} {currency}"
+    return f"{figures.money(v) if signed else figures.money(abs(v), sign=False)} {currency}"
 
 
 def pct(fig: Any, decimals: int = 1, signed: bool = False) -> str | None:
     v = _value(fig)
-    if v is None:
-        return None
-    return f"{v:+.{decimals}f}%" if signed else f"{v:.{decimals}f}%"
+    return None if v is None else figures.pct(v, digits=decimals, sign=signed)
 
 
 def count(fig: Any) -> str | None:
     v = _value(fig)
-    return None if v is None else f"{v:.0f}"
+    return None if v is None else figures.count(v)
 
 
 def ratio(fig: Any) -> str | None:
     v = _value(fig)
-    return None if v is None else f"{v:.2f}"
+    return None if v is None else figures.ratio(v)
 
 
 def _lines(*pairs: tuple[str, str | None]) -> list[str]:
