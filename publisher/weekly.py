@@ -103,11 +103,12 @@ def run_weekly(
             result.files.append(post_path)
     else:
         draft = _draft(facts, config, progress)
-        result.warnings += _draft_warnings(draft)
+        record = drafting_record(draft)
+        result.warnings += _draft_warnings(record)
         from publisher.weekly_post import render_weekly_markdown
 
         meta, body = render_weekly_markdown(facts, draft, config)
-        meta["drafting"] = drafting_record(draft)
+        meta["drafting"] = record
         meta["generated_hash"] = body_hash(body)
         meta["facts_hash"] = figures_hash(facts)
         if publish:
@@ -130,7 +131,7 @@ def run_weekly(
     from publisher.site import build_site
 
     result.build = build_site(config, progress=progress)
-    result.warnings += list(getattr(result.build, "warnings", []))
+    result.warnings += result.build.warnings
 
     if push:
         from publisher.deploy import deploy_site
@@ -166,15 +167,13 @@ def drafting_record(draft: dict) -> dict:
     return record
 
 
-def _draft_warnings(draft: dict) -> list[str]:
-    notes = []
-    for section in draft.get("sections", []):
-        dropped = section.get("guard", {}).get("dropped", [])
-        if dropped:
-            notes.append(f"guard dropped {len(dropped)} sentence(s) from '{section['key']}' (numbers not in the facts)")
-        if section.get("fallback"):
-            notes.append(f"section '{section['key']}' fell back to facts-only text: {section.get('fallback_reason')}")
-    return notes
+def _draft_warnings(record: dict) -> list[str]:
+    """The summary's lines for what `drafting_record` found."""
+    return [
+        *(f"guard dropped {count} sentence(s) from '{key}' (numbers not in the facts)"
+          for key, count in record.get("guard_dropped_sentences", {}).items()),
+        *(f"section '{key}' fell back to facts-only text: {reason}" for key, reason in record.get("fallback", {}).items()),
+    ]
 
 
 def _read_post(path: Path) -> tuple[dict, str] | None:
