@@ -131,3 +131,15 @@ def test_a_quiet_week_is_published_honestly_or_skipped(project: tuple[Path, Path
     code, out = run(root, "weekly", "--week", skipped, env=env)
     assert code == 0, out
     assert "skipped" in out and not (root / "content" / "weekly" / f"{skipped}.md").exists()
+
+
+def test_a_relative_book_option_is_read_from_where_the_command_runs(
+        project: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root, _ = project
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (root / "demo.sqlite").rename(elsewhere / "book.sqlite")
+    monkeypatch.chdir(elsewhere)
+    code, out = run(root, "weekly", "--book", "book.sqlite", env={"PUBLISHER_LLM": "none"})
+    assert code == 0, out
+    assert "round-trips" in out

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from publisher.cli.app import book_option, get_config, main, week_option
 from publisher.progress import Progress
+
+if TYPE_CHECKING:
+    from publisher.weekly import WeeklyResult
 
 
 @main.command()
@@ -39,13 +43,14 @@ def weekly(ctx: click.Context, week: str | None, book_path: Path | None, publish
     """The Tuesday run: facts, draft, post, site, feed, email, dev.to export (and deploy)."""
     from publisher.weekly import run_weekly
 
-    config = get_config(ctx, **{"book.path": book_path and str(book_path), "llm.backend": llm,
+    # A --book path is relative to where the command runs, like `publish facts --book`.
+    config = get_config(ctx, **{"book.path": book_path and str(book_path.resolve()), "llm.backend": llm,
                                 "llm.model": model, "llm.base_url": base_url})
     result = run_weekly(config, week, publish=publish_, push=push, force=force, progress=Progress())
-    _summary(result, config)
+    _summary(result)
 
 
-def _summary(result, config) -> None:
+def _summary(result: WeeklyResult) -> None:
     echo = click.echo
     echo("")
     echo(result.headline)
