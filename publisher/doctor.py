@@ -85,10 +85,13 @@ def _check_git(config: Config) -> Check:
         return Check("deploy", True, "no [deploy] remote set: 'publish weekly --push' is disabled")
     if shutil.which("git") is None:
         return Check("deploy", False, "git is not installed", "install git (xcode-select --install on macOS)")
-    probe = subprocess.run(["git", "ls-remote", "--heads", config.deploy.remote], capture_output=True, text=True,
+    from publisher.deploy import remote_location
+
+    remote = remote_location(config)  # the remote exactly as deploy will push to it
+    probe = subprocess.run(["git", "ls-remote", "--heads", remote], capture_output=True, text=True,
                            timeout=30, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
     if probe.returncode != 0:
         reason = (probe.stderr.strip().splitlines() or ["no answer"])[-1]
-        return Check("deploy", False, f"remote {config.deploy.remote} unreachable: {reason}",
+        return Check("deploy", False, f"remote {remote} unreachable: {reason}",
                      "check [deploy] remote and your git credentials")
-    return Check("deploy", True, f"remote {config.deploy.remote} reachable (branch {config.deploy.branch})")
+    return Check("deploy", True, f"remote {remote} reachable (branch {config.deploy.branch})")

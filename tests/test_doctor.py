@@ -39,3 +39,13 @@ def test_broken_config_is_reported_not_raised(tmp_path: Path) -> None:
     (tmp_path / "publisher.toml").write_text("[book]\npath = 3\n")
     code, out = doctor(tmp_path, {})
     assert code == 1 and "✗ config:" in out and "[book] path" in out and "Traceback" not in out
+
+
+def test_a_remote_relative_to_the_project_is_found_as_deploy_finds_it(tmp_path: Path, monkeypatch) -> None:
+    root = tmp_path / "project"
+    assert CliRunner().invoke(main, ["init", str(root), "--demo"]).exit_code == 0
+    subprocess.run(["git", "init", "--bare", "-q", str(root / "pages.git")], check=True)
+    monkeypatch.chdir(tmp_path)  # not the project folder
+    code, out = doctor(root, {"PUBLISHER_LLM": "none", "PUBLISHER_DEPLOY_REMOTE": "pages.git"})
+    assert code == 0, out
+    assert "✓ deploy:" in out
