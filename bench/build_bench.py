@@ -34,8 +34,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from publisher.config import load_config
-from publisher.content import dump_post
-from publisher.site import build_site
+from publisher.site.build import build_site
+from publisher.site.content import dump_post
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -172,7 +172,7 @@ def add_weekly(root: Path) -> None:
     sys.path.insert(0, str(REPO / "tests"))
     from facts_sample import sample_facts  # the render-stage sample fact sheet
 
-    from publisher.weekly_post import render_weekly_markdown
+    from publisher.render.weekly_post import render_weekly_markdown
 
     config = load_config(root, environ={})
     facts = sample_facts()

@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from publisher import figures
-from publisher.book import open_book
+from publisher.book.reader import open_book
+from publisher.common import figures
+from publisher.common.figures import figures_hash
+from publisher.common.fsutil import atomic_write_text
+from publisher.common.progress import Progress
+from publisher.common.weeks import IsoWeek, last_complete_week, parse_week
 from publisher.config import Config
-from publisher.content import dump_post, parse_front_matter
-from publisher.facts import compute_facts
-from publisher.figures import figures_hash
-from publisher.fsutil import atomic_write_text
-from publisher.progress import Progress
-from publisher.weeks import IsoWeek, last_complete_week, parse_week
+from publisher.facts.compute import compute_facts
+from publisher.site.content import dump_post, parse_front_matter
 
 
 @dataclass
@@ -105,7 +105,7 @@ def run_weekly(
         draft = _draft(facts, config, progress)
         record = drafting_record(draft)
         result.warnings += _draft_warnings(record)
-        from publisher.weekly_post import render_weekly_markdown
+        from publisher.render.weekly_post import render_weekly_markdown
 
         meta, body = render_weekly_markdown(facts, draft, config)
         meta["drafting"] = record
@@ -128,13 +128,13 @@ def run_weekly(
 
     result.published = _read_post(post_path)[0].get("status") == "published"
 
-    from publisher.site import build_site
+    from publisher.site.build import build_site
 
     result.build = build_site(config, progress=progress)
     result.warnings += result.build.warnings
 
     if push:
-        from publisher.deploy import deploy_site
+        from publisher.ops.deploy import deploy_site
 
         with progress.stage("deploy"):
             result.deploy = deploy_site(config, f"Publish {iso_week}")

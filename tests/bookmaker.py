@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from publisher.book import NATIVE_SCHEMA
+from publisher.book.reader import NATIVE_SCHEMA
 
 DEFAULT_BOOKS: tuple[dict[str, Any], ...] = (
     {"id": 1, "name": "standard", "role": "standard", "starting_balance": 1000.0, "quote_currency": "USDT"},

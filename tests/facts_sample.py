@@ -185,10 +185,10 @@ def write_weekly(config: Any, facts: dict[str, Any], draft: dict[str, Any] | Non
     """A weekly as the pipeline leaves it: post file + facts under content/, HTML rendered, charts drawn."""
     import json
 
-    from publisher.charts import render_weekly_charts
-    from publisher.content import dump_post, load_post
-    from publisher.render import render_post_html
-    from publisher.weekly_post import render_weekly_markdown
+    from publisher.render.charts import render_weekly_charts
+    from publisher.render.markdown import render_post_html
+    from publisher.render.weekly_post import render_weekly_markdown
+    from publisher.site.content import dump_post, load_post
 
     meta, body = render_weekly_markdown(facts, draft or {"sections": []}, config)
     folder = config.content_dir / "weekly"

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from facts_sample import sample_facts
 
+from publisher.common.bundled import bundled_path
 from publisher.config import Config, load_config
-from publisher.content import dump_post
-from publisher.render import bundled_path
-from publisher.weekly_post import render_weekly_markdown
+from publisher.render.weekly_post import render_weekly_markdown
+from publisher.site.content import dump_post
 
 SITE_URL = "https://blog.example.org/quant/"
 TOML = f"""[site]

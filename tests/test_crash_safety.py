@@ -30,9 +30,9 @@ from click.testing import CliRunner
 from hostile.cases import CLEAN_ENV
 
 from publisher.cli import main
+from publisher.common.figures import figures_hash
 from publisher.config import load_config
-from publisher.content import parse_front_matter
-from publisher.figures import figures_hash
+from publisher.site.content import parse_front_matter
 from publisher.weekly import body_hash
 
 SEED = 20260420

@@ -15,14 +15,14 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from publisher import figures as F
-from publisher.book import LOGICAL, open_book
+from publisher.book.reader import LOGICAL, open_book
+from publisher.common import figures as F
+from publisher.common.weeks import IsoWeek, WeekError, parse_week
 from publisher.config import BookConfig, load_config
-from publisher.content import dump_post, load_post, parse_front_matter
 from publisher.drafting.guard import check_sentence, extract_numbers, index_facts
 from publisher.errors import BookError, ConfigError, ContentError
-from publisher.facts import compute_facts
-from publisher.weeks import IsoWeek, WeekError, parse_week
+from publisher.facts.compute import compute_facts
+from publisher.site.content import dump_post, load_post, parse_front_matter
 
 SOURCE = Path("fuzz.md")
 # YAML cannot hold lone surrogates, and a post file is UTF-8 text: generate real characters only.
@@ -219,7 +219,7 @@ FIGURE_VALUES = st.floats(min_value=-1e7, max_value=1e7, allow_nan=False, allow_
 
 
 def formatted(value: float, unit: str) -> list[str]:
-    """Every way the display formatter (publisher.figures) prints a figure of this unit."""
+    """Every way the display formatter (publisher.common.figures) prints a figure of this unit."""
     fig = {"value": value if unit != "count" else float(round(abs(value))), "unit": unit}
     if unit == "%":
         return [F.pct(fig), F.pct(fig, 2), F.pct(fig, 2, True), F.pct(fig, 0)]

@@ -143,12 +143,12 @@ def test_the_feed_check_rejects_xml_a_reader_cannot_parse(tmp_path: Path) -> Non
 def test_an_unexpected_failure_is_one_line_plus_a_log_with_the_traceback(tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """The last line of defence: a bug we did not foresee still never shows the user a traceback."""
-    import publisher.facts
+    import publisher.facts.compute
 
     def broken(*args: object, **kwargs: object) -> dict:
         raise RuntimeError("a bug nobody foresaw\nsecond line")
 
-    monkeypatch.setattr(publisher.facts, "compute_facts", broken)
+    monkeypatch.setattr(publisher.facts.compute, "compute_facts", broken)
     root = tmp_path / "project"
     next(c for c in CASES if c.name == "empty-vault").build(root)
     result = invoke(root, ("facts", "--week", WEEK))

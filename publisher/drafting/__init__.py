@@ -6,16 +6,13 @@ briefs (`publish draft`) use too.
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from typing import Any
 
 from publisher.config import LLMConfig, SiteConfig
+from publisher.drafting.backends import probe_server
 from publisher.drafting.engine import Log, Progress, draft_sections
 from publisher.drafting.guard import index_facts
 from publisher.drafting.plan import WEEKLY_SECTION_KEYS, Section, drafting_line, section_cap, weekly_sections
-from publisher.errors import DraftError
 
 __all__ = [
     "WEEKLY_SECTION_KEYS", "Section", "draft_sections", "draft_weekly", "probe_server", "resolve_model",
@@ -46,19 +43,3 @@ def resolve_model(model: str, install: bool = True, log: Log | None = None) -> s
 
     located = locate_model(model, log or (lambda line: None), install=install)
     return located[0] if located else None
-
-
-def probe_server(llm: LLMConfig, timeout: float = 5.0) -> str:
-    """Check that the OpenAI-compatible server answers; returns the URL that did, else DraftError."""
-    base = llm.base_url.rstrip("/")
-    root = base[: -len("/v1")] if base.endswith("/v1") else base
-    # mlx_lm.server's /v1/models fails without a hub cache; its /health does not exist elsewhere.
-    for url in (f"{root}/health", f"{base}/models"):
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as resp:
-                json.loads(resp.read().decode("utf-8") or "{}")
-                return url
-        except (urllib.error.URLError, OSError, ValueError):
-            continue
-    raise DraftError(f"no OpenAI-compatible server answers at {llm.base_url}: start it (e.g. `mlx_lm.server "
-                     "--port 8080`) or set [llm] base_url / --base-url")

@@ -235,3 +235,19 @@ class OpenAIBackend:
         workers = len(requests) if self.batched else 1
         with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
             return list(pool.map(self.generate_one, requests))
+
+
+def probe_server(llm: LLMConfig, timeout: float = 5.0) -> str:
+    """Check that the OpenAI-compatible server answers; returns the URL that did, else DraftError."""
+    base = llm.base_url.rstrip("/")
+    root = base[: -len("/v1")] if base.endswith("/v1") else base
+    # mlx_lm.server's /v1/models fails without a hub cache; its /health does not exist elsewhere.
+    for url in (f"{root}/health", f"{base}/models"):
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as resp:
+                json.loads(resp.read().decode("utf-8") or "{}")
+                return url
+        except (urllib.error.URLError, OSError, ValueError):
+            continue
+    raise DraftError(f"no OpenAI-compatible server answers at {llm.base_url}: start it (e.g. `mlx_lm.server "
+                     "--port 8080`) or set [llm] base_url / --base-url")

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from publisher import figures
+from publisher.common import figures
 from publisher.config import LLMConfig, SiteConfig
 from publisher.errors import DraftError
 
@@ -59,7 +59,7 @@ def _value(fig: Any) -> float | None:
 
 
 def money(fig: Any, currency: str, signed: bool = True) -> str | None:
-    """Like the post shows it (`publisher.figures`), with the unit the sentence needs; None if undefined."""
+    """Like the post shows it (`publisher.common.figures`), with the unit the sentence needs; None if undefined."""
     v = _value(fig)
     if v is None:
         return None

@@ -127,7 +127,7 @@ def check_devto_exports(folder: Path) -> list[str]:
     """dev.to renders an export's Markdown with raw HTML enabled: render it the same way and check it."""
     from markdown_it import MarkdownIt
 
-    from publisher.content import parse_front_matter
+    from publisher.site.content import parse_front_matter
 
     problems = []
     for path in sorted(folder.glob("*.md")):

@@ -1,0 +1,234 @@
+"""The weekly charts, drawn from the fact sheet only, with matplotlib's headless renderers.
+
+Output is byte-for-byte deterministic for the same facts (fixed font, fixed SVG id salt, no date
+or software stamp in the metadata), so a rebuild does not churn the site's git history. A chart
+without data (a week with no closed trades) is left out: `chart_specs` and `render_weekly_charts`
+decide that with the same code, so the post never points at an image that was not written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import matplotlib
+from matplotlib.dates import AutoDateLocator, DateFormatter
+from matplotlib.figure import Figure
+
+from publisher.common import figures as F
+
+WIDTH_IN, HEIGHT_IN, DPI = 8.0, 3.6, 100  # 800x360 CSS px on the site; the PNG is drawn at 2x
+MAX_BARS = 15  # more symbols than this and the labels collide; the alt text says what was left out
+COLORS = ("#2563eb", "#d97706", "#059669", "#7c3aed")
+STYLE = {
+    "font.family": "DejaVu Sans",
+    "font.size": 10,
+    "svg.hashsalt": "publisher",
+    "svg.fonttype": "path",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#e5e7eb",
+    "axes.axisbelow": True,
+    "path.simplify": False,
+}
+SVG_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
+PNG_METADATA = {"Software": None}
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """What the post template needs: the file stem, a caption and the data-derived alt text."""
+
+    name: str
+    title: str
+    alt: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str
+    alt: str
+    svg: Path
+    png: Path
+
+
+def _book_label(book: dict) -> str:
+    return f"book {book['id']} ({book['name']})"
+
+
+def _curve(book: dict, facts: dict) -> list[tuple[dt.datetime, float]]:
+    """The realized-equity steps, held flat to the end of the week so the last close has a width."""
+    curve = [(dt.datetime.fromisoformat(p["t"]), float(p["equity"])) for p in book.get("equity_curve", [])]
+    end = dt.datetime.fromisoformat(facts["week"]["end"])
+    if curve and curve[-1][0] < end:
+        curve.append((end, curve[-1][1]))
+    return curve
+
+
+def _drawdowns(curve: list[tuple[dt.datetime, float]]) -> list[float]:
+    """Percent below the running peak of realized equity (0 at a new high, negative under water)."""
+    out, peak = [], float("-inf")
+    for _, equity in curve:
+        peak = max(peak, equity)
+        out.append(100.0 * (equity - peak) / peak if peak > 0 else 0.0)
+    return out
+
+
+def _books_with_closes(facts: dict) -> list[dict]:
+    return [b for b in facts["books"] if len(b.get("equity_curve", [])) > 1]
+
+
+# --- alt texts: every number in them is a fact-sheet figure, formatted like the post ---------------
+
+
+def _equity_alt(facts: dict) -> str:
+    parts = [
+        f"{_book_label(b)} from {F.money(b['week']['equity_start'], sign=False)} to "
+        f"{F.money(b['week']['equity_end'], sign=False)} "
+        f"({F.pct(b['week']['return'], 2, sign=True)}) over {F.count(b['week']['round_trips'])} round-trips"
+        for b in _books_with_closes(facts)
+    ]
+    return f"Realized equity through week {facts['week']['iso']}: " + "; ".join(parts) + "."
+
+
+def _drawdown_alt(facts: dict) -> str:
+    parts = [f"{_book_label(b)} {F.pct(b['week']['max_drawdown'], 2)}" for b in _books_with_closes(facts)]
+    return f"Drawdown from the running equity peak in week {facts['week']['iso']}; maximum: " + ", ".join(parts) + "."
+
+
+def _comparison(facts: dict) -> tuple[list[dict], list[str], list[dict]]:
+    """Rows of the most-traded symbols first (ties by name), the compared book ids and their books."""
+    ids = [str(i) for i in facts["comparison"]["book_ids"]]
+    books = {str(b["id"]): b for b in facts["books"]}
+    rows = sorted(facts["comparison"]["rows"],
+                  key=lambda r: (-sum(F.num(c["round_trips"]) for c in r["books"].values()), r["symbol"]))
+    return rows, ids, [books[i] for i in ids if i in books]
+
+
+def _win_rate_alt(facts: dict) -> str:
+    rows, ids, books = _comparison(facts)
+    names = " vs ".join(_book_label(b) for b in books)
+    parts = [
+        f"{row['symbol']} " + " vs ".join(F.pct(row["books"][i]["win_rate"]) for i in ids if i in row["books"])
+        for row in rows[:MAX_BARS]
+    ]
+    scope = f"of the {MAX_BARS} most traded of {len(rows)} symbols" if len(rows) > MAX_BARS else "by symbol"
+    return f"Win rate {scope}, {names}: " + "; ".join(parts) + "."
+
+
+def _vault_alt(facts: dict) -> str:
+    parts = [f"{c['label']} {F.money(c['loss'])} over {F.count(c['count'])} trades" for c in facts["vault"]["clusters"]]
+    return (f"Failure-vault losses by root cause in week {facts['week']['iso']}, "
+            f"total {F.money(facts['vault']['total_loss'])}: " + "; ".join(parts) + ".")
+
+
+# --- drawings --------------------------------------------------------------------------------------
+
+
+def _tz(facts: dict) -> ZoneInfo:
+    return ZoneInfo(facts["week"].get("timezone") or "UTC")
+
+
+def _time_axis(ax: Any, facts: dict) -> None:
+    tz = _tz(facts)
+    ax.xaxis.set_major_locator(AutoDateLocator(tz=tz, maxticks=8))
+    ax.xaxis.set_major_formatter(DateFormatter("%a %d %b", tz=tz))
+
+
+def _draw_equity(ax: Any, facts: dict) -> None:
+    for color, book in zip(COLORS, _books_with_closes(facts), strict=False):
+        times, values = zip(*_curve(book, facts), strict=True)
+        ax.step(times, values, where="post", color=color, linewidth=1.8, label=_book_label(book))
+    ax.set_ylabel(f"Realized equity ({facts['currency']})")
+    _time_axis(ax, facts)
+    ax.legend(loc="best", frameon=False)
+
+
+def _draw_drawdown(ax: Any, facts: dict) -> None:
+    for color, book in zip(COLORS, _books_with_closes(facts), strict=False):
+        curve = _curve(book, facts)
+        times = [t for t, _ in curve]
+        depth = _drawdowns(curve)
+        ax.fill_between(times, depth, 0, step="post", color=color, alpha=0.25, linewidth=0)
+        ax.step(times, depth, where="post", color=color, linewidth=1.4, label=_book_label(book))
+    ax.set_ylabel("Below peak (%)")
+    ax.axhline(0, color="#6b7280", linewidth=0.8)
+    _time_axis(ax, facts)
+    ax.legend(loc="lower left", frameon=False)
+
+
+def _draw_win_rate(ax: Any, facts: dict) -> None:
+    rows, ids, books = _comparison(facts)
+    rows = rows[:MAX_BARS]
+    width = 0.8 / max(len(ids), 1)
+    for k, (color, book_id) in enumerate(zip(COLORS, ids, strict=False)):
+        xs = [i + (k - (len(ids) - 1) / 2) * width for i in range(len(rows))]
+        heights = [F.num(row["books"].get(book_id, {}).get("win_rate")) for row in rows]
+        label = next((_book_label(b) for b in books if str(b["id"]) == book_id), f"book {book_id}")
+        ax.bar(xs, heights, width=width, color=color, label=label)
+    ax.set_xticks(range(len(rows)))
+    ax.set_xticklabels([row["symbol"] for row in rows], rotation=30 if len(rows) > 6 else 0, ha="right" if len(rows) > 6 else "center")
+    ax.set_ylim(0, 118)  # headroom so the legend never covers a 100% bar
+    ax.set_yticks(range(0, 101, 20))
+    ax.set_ylabel("Win rate (%)")
+    ax.axhline(50, color="#6b7280", linewidth=0.8, linestyle="--")
+    ax.legend(loc="upper right", frameon=False, ncol=len(ids))
+
+
+def _draw_vault(ax: Any, facts: dict) -> None:
+    clusters = facts["vault"]["clusters"]
+    labels = [c["label"] for c in clusters][::-1]
+    losses = [abs(F.num(c["loss"])) for c in clusters][::-1]
+    bars = ax.barh(labels, losses, color="#dc2626")
+    ax.bar_label(bars, labels=[F.money(c["loss"]) for c in clusters][::-1], padding=4)
+    ax.set_xlabel(f"Loss ({facts['currency']})")
+    ax.set_xlim(0, max(losses) * 1.25 if losses and max(losses) > 0 else 1)
+    ax.grid(axis="y", visible=False)
+
+
+@dataclass(frozen=True)
+class _Kind:
+    name: str
+    title: str
+    has_data: Callable[[dict], bool]
+    alt: Callable[[dict], str]
+    draw: Callable[[Any, dict], None]
+
+
+KINDS = (
+    _Kind("equity", "Realized equity per book", lambda f: bool(_books_with_closes(f)), _equity_alt, _draw_equity),
+    _Kind("drawdown", "Drawdown (underwater)", lambda f: bool(_books_with_closes(f)), _drawdown_alt, _draw_drawdown),
+    _Kind("win-rate", "Win rate by symbol, book vs book", lambda f: bool(f["comparison"]["rows"]), _win_rate_alt,
+          _draw_win_rate),
+    _Kind("vault", "Failure-vault losses by root cause", lambda f: bool(f["vault"]["clusters"]), _vault_alt,
+          _draw_vault),
+)
+
+
+def chart_specs(facts: dict) -> list[ChartSpec]:
+    """The charts this week has data for, without drawing them (the post template links these)."""
+    return [ChartSpec(k.name, k.title, k.alt(facts)) for k in KINDS if k.has_data(facts)]
+
+
+def render_weekly_charts(facts: dict, out_dir: Path) -> list[Chart]:
+    """Write `<name>.svg` (site) and `<name>.png` at twice the density (email) for each spec."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    kinds = {k.name: k for k in KINDS}
+    charts = []
+    with matplotlib.rc_context(STYLE):
+        for spec in chart_specs(facts):
+            fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, layout="constrained")
+            ax = fig.add_subplot()
+            ax.set_title(spec.title, loc="left", fontsize=11, fontweight="bold")
+            kinds[spec.name].draw(ax, facts)
+            svg, png = out_dir / f"{spec.name}.svg", out_dir / f"{spec.name}.png"
+            fig.savefig(svg, format="svg", metadata=SVG_METADATA)
+            fig.savefig(png, format="png", dpi=2 * DPI, metadata=PNG_METADATA)
+            charts.append(Chart(spec.name, spec.alt, svg, png))
+    return charts

@@ -1,0 +1,169 @@
+"""The weekly post: section order, figures from facts only, escaping of untrusted text."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from facts_sample import HOSTILE_TITLE, quiet_facts, sample_facts
+
+from publisher.config import Config, SiteConfig
+from publisher.errors import ConfigError
+from publisher.render.markdown import markdown_to_html
+from publisher.render.weekly_post import render_weekly_markdown
+
+HEADINGS = ["This week in paper trading", "Failure vault: what broke, what changed", "News that mattered",
+            "One operating insight", "Stack and infra"]
+
+
+def draft(**texts: str) -> dict:
+    return {"sections": [{"key": k, "heading": k, "text": t, "fallback": False} for k, t in texts.items()],
+            "backend": "none", "model": ""}
+
+
+def render(facts=None, d=None, **site) -> tuple[dict, str]:
+    return render_weekly_markdown(facts or sample_facts(), d or draft(), Config(site=SiteConfig(**site)))
+
+
+def test_sections_in_reference_order_with_prose_after_the_figures():
+    d = draft(week="WEEK-PROSE", vault="VAULT-PROSE", news="NEWS-PROSE", insight="INSIGHT-PROSE", stack="STACK-PROSE")
+    _, body = render(d=d, stack=["Raspberry Pi 5"], closing="See you next week.")
+    positions = [body.index(f"## {h}") for h in HEADINGS]
+    assert positions == sorted(positions)
+    order = ["## This week", "Round-trips: 24", "| APT/USDT | 5 / 5 | 20.0% / 80.0% | -3.40 / +3.10 |", "WEEK-PROSE",
+             "## Failure vault", "Execution slippage** cluster × 6", "[65% conf]", "VAULT-PROSE",
+             "## News", "NEWS-PROSE", "1. [", "## One operating", "INSIGHT-PROSE", "## Stack", "- Raspberry Pi 5",
+             "STACK-PROSE", "*See you next week.*"]
+    found = [body.index(s) for s in order]
+    assert found == sorted(found)
+
+
+def test_figures_are_formatted_from_facts():
+    _, body = render()
+    assert "- Realized PnL: -0.70 USDT (gross +0.53 USDT, fees 1.23 USDT)" in body
+    assert "- Win rate: 50.0% (95% interval 19.3% to 68.0%)" in body
+    assert "- Return on equity at week start: -0.04%" in body
+    assert "- Profit factor: 0.87" in body
+    assert "| Realized PnL | -1.55 USDT | +0.85 USDT |" in body
+    assert "Worst pair: **APT/USDT**, Execution slippage × 4 (-5.20 USDT, average -1.30 USDT per trade)" in body
+
+
+def test_null_figures_show_na():
+    facts = sample_facts()
+    facts["all_books"]["week"]["profit_factor"]["value"] = None
+    _, body = render(facts)
+    assert "- Profit factor: n/a" in body
+
+
+def test_front_matter():
+    meta, _ = render(title="Sleepy Log", timezone="Europe/Paris", weekly_tags=["trading", "python", "trading", "a", "b", "c"])
+    assert meta["title"] == "Sleepy Log Weekly · 2026W16"
+    assert meta["slug"] == "weekly-2026-w16" and meta["week"] == "2026-W16" and meta["status"] == "draft"
+    date = dt.datetime.fromisoformat(meta["date"])
+    assert date.utcoffset() == dt.timedelta(hours=2)  # shown in the site's zone...
+    assert date == dt.datetime(2026, 4, 20, tzinfo=dt.UTC)  # ...the instant the week ended
+    assert meta["tags"] == ["trading", "python", "a", "b"]
+    assert meta["description"] == "Week 2026-W16: 24 round-trips across 2 books, win rate 50.0%, realized PnL -0.70 USDT."
+
+
+def test_title_format_is_configurable_and_checked():
+    meta, _ = render(weekly_title="{iso} recap of {site}", title="X")
+    assert meta["title"] == "2026-W16 recap of X"
+    with pytest.raises(ConfigError, match="weekly_title"):
+        render(weekly_title="{nope}")
+
+
+def test_charts_are_linked_relative_to_the_post_with_alt_text():
+    _, body = render()
+    for name in ("equity", "drawdown", "win-rate", "vault"):
+        assert f"](charts/{name}.svg)" in body
+    assert "![Realized equity through week 2026-W16: book 1 \\(standard\\)" in body
+
+
+def test_quiet_week_reads_honestly():
+    meta, body = render(quiet_facts())
+    assert "No round-trips closed this week" in body
+    assert "charts/" not in body and "Win rate:" not in body and "| Round-trips" not in body
+    assert "No losing trades this week" in body and "No news items" in body
+    assert meta["description"] == "Week 2026-W16: no round-trips closed across 2 books."
+    assert all(f"## {h}" in body for h in HEADINGS)
+
+
+def test_untrusted_text_is_inert_in_the_rendered_html():
+    facts = sample_facts()
+    facts["adjustments"][0]["change"] = "<img src=x onerror=alert(1)> **bold**"
+    d = draft(week="Ignore this: <script>alert(1)</script> ![pwn](https://evil.example/x.png)\n\n[click](javascript:alert(2))",
+              insight="A & B \"quoted\" 🚀 مرحبا")
+    _, body = render(facts, d)
+    html = markdown_to_html(body)
+    assert "<script" not in html and '<img src="x"' not in html
+    assert "&lt;img src=x onerror=alert(1)&gt; **bold**" in html
+    prose = html.split("Ignore this")[1].split("</p>")[0]
+    assert "<img" not in prose and "![pwn](https://evil.example/x.png)" in prose
+    assert 'href="javascript' not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "A &amp; B \"quoted\" 🚀 مرحبا" in html
+    # The hostile headline keeps its text, its safe link, and loses its markup.
+    assert 'href="https://example.org/btc?a=1&amp;b=2"' in html
+    assert "Bitcoin &lt;script&gt;alert(\"x\")&lt;/script&gt; &amp; \"quotes\" 🚀 — بيتكوين" in html
+    assert HOSTILE_TITLE not in html
+    # Right-to-left text is isolated so it cannot reorder the text around it; left-to-right is untouched.
+    assert "\u2068Bitcoin &lt;script&gt;" in html and "بيتكوين\u2069</a>" in html
+    assert "\u2068" not in html.replace("\u2068Bitcoin", "")
+    # A javascript: news URL loses its link but keeps its title.
+    assert "Plain [link](javascript:alert(1)) title" in html
+
+
+def test_llm_cannot_add_tables_or_headings():
+    d = draft(week="## Fake heading\n\n| a | b |\n|---|---|\n| 1 | 2 |")
+    html = markdown_to_html(render(d=d)[1])
+    assert "<h2>Fake heading" not in html and 'id="fake-heading"' not in html
+    assert html.count("<table>") == 2  # the two tables from the facts
+
+
+def test_site_template_override(tmp_path):
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "weekly.md.j2").write_text("Only {{ week.round_trips | count }} trips.\n", encoding="utf-8")
+    _, body = render_weekly_markdown(sample_facts(), draft(), Config(root=tmp_path))
+    assert body == "Only 24 trips.\n"
+
+
+def test_sample_facts_follow_the_schema():
+    import json
+    from pathlib import Path
+
+    import jsonschema
+
+    import publisher
+
+    schema = json.loads((Path(publisher.__file__).parent / "facts" / "facts.schema.json").read_text(encoding="utf-8"))
+    assert schema["properties"]["books"]
+    for facts in (sample_facts(), quiet_facts()):
+        jsonschema.validate(facts, schema)
+
+
+def test_computed_facts_from_a_demo_book_render(tmp_path):
+    from publisher.book.demo import DemoSpec, make_demo_book
+    from publisher.book.reader import open_book
+    from publisher.common.weeks import parse_week
+    from publisher.config import BookConfig
+    from publisher.facts.compute import compute_facts
+    from publisher.render.charts import chart_specs, render_weekly_charts
+
+    path = make_demo_book(tmp_path / "demo.sqlite", DemoSpec(weeks=1, trades_per_week=40, end_week=parse_week("2026-W16"))).path
+    with open_book(path, BookConfig()) as book:
+        facts = compute_facts(book, "2026-W16", "UTC")
+    meta, body = render_weekly_markdown(facts, draft(), Config())
+    week = facts["all_books"]["week"]
+    assert f"- Round-trips: {week['round_trips']['value']} (" in body
+    assert f"Realized PnL: {week['realized_pnl']['value']:+.2f} USDT" in body
+    charts = render_weekly_charts(facts, tmp_path / "charts")
+    assert [c.name for c in charts] == [s.name for s in chart_specs(facts)]
+    assert all(f"](charts/{c.name}.svg)" in body for c in charts)
+
+
+def test_quiet_week_with_open_positions():
+    facts = quiet_facts()
+    facts["all_books"]["open_positions"]["count"] = {"value": 3, "unit": "count"}
+    _, body = render(facts)
+    assert "realized equity stayed at 2000.00 USDT.\n\nOpen positions at week end: 3.\n" in body
