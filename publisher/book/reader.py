@@ -28,7 +28,7 @@ import sqlite_utils
 
 from publisher.common.fsutil import atomic_write_text
 from publisher.config import BookConfig
-from publisher.errors import BookError
+from publisher.errors import BookError, one_line
 
 NATIVE_SCHEMA = """\
 -- The native book schema (publish schema). Timestamps: ISO-8601 TEXT in UTC, e.g. 2026-04-14T09:30:00Z.
@@ -591,9 +591,12 @@ class Book:
 
     # -- queries --------------------------------------------------------------------------------
 
-    def _run(self, sql: str, params: Mapping[str, Any] | tuple = (), what: str = "") -> list[tuple]:
+    def _run(self, sql: str, params: Mapping[str, Any] | tuple = (), what: str = "") -> list[sqlite3.Row]:
+        """Rows by column name (`row["closed_ts"]`), so a query and its reader cannot drift apart."""
         try:
-            return self.conn.execute(sql, params).fetchall()
+            cursor = self.conn.cursor()
+            cursor.row_factory = sqlite3.Row
+            return cursor.execute(sql, params).fetchall()
         except sqlite3.DatabaseError as exc:
             raise _database_error(self.path, exc, what) from None
 
@@ -608,10 +611,11 @@ class Book:
                          "ORDER BY id", what=src.label)
         metas = []
         for row in rows:
-            _check_number(src, "id", row[0], row[0], integer=True)
-            _check_number(src, "starting_balance", row[3], row[0])
-            metas.append(BookMeta(int(row[0]), _text(row[1]) or f"book {row[0]}", _text(row[2]) or "standard",
-                                  float(row[3]), _text(row[4]) or "USDT"))
+            _check_number(src, "id", row["id"], row["id"], integer=True)
+            _check_number(src, "starting_balance", row["starting_balance"], row["id"])
+            metas.append(BookMeta(int(row["id"]), _text(row["name"]) or f"book {row['id']}",
+                                  _text(row["role"]) or "standard", float(row["starting_balance"]),
+                                  _text(row["quote_currency"]) or "USDT"))
         return metas
 
     def _check_timestamp_types(self, src: Source, column: str) -> None:
@@ -672,31 +676,31 @@ class Book:
         names = ["id", "book_id", "symbol", "closed_at", "realized_pnl", "fee_open", "fee_close", "opened_at"]
         rows = self._run(
             f"SELECT id, book_id, symbol, closed_at, {ts} AS ts, realized_pnl, fee_open, fee_close, opened_at, "
-            f"{_ts_expr('opened_at', fmt)} FROM {trades.select(names)} WHERE closed_at >= :cut AND closed_at < :hi "
-            "ORDER BY ts, id", {"cut": cut, "hi": hi}, trades.label)
+            f"{_ts_expr('opened_at', fmt)} AS opened_ts FROM {trades.select(names)} "
+            "WHERE closed_at >= :cut AND closed_at < :hi ORDER BY ts, id", {"cut": cut, "hi": hi}, trades.label)
         recent = []
         seen: set[int] = set()
         for r in rows:
-            if r[4] is None:
-                self._bad_timestamp(trades, "closed_at", r[0], r[3])
-            if r[4] >= end_ts:
+            row_id, closed_ts, opened_ts = r["id"], r["ts"], r["opened_ts"]
+            if closed_ts is None:
+                self._bad_timestamp(trades, "closed_at", row_id, r["closed_at"])
+            if closed_ts >= end_ts:
                 continue
-            _check_number(trades, "id", r[0], r[0], integer=True)
-            _check_number(trades, "book_id", r[1], r[0], integer=True)
-            _check_number(trades, "realized_pnl", r[5], r[0])
-            _check_number(trades, "fee_open", r[6], r[0])
-            _check_number(trades, "fee_close", r[7], r[0])
-            if r[9] is None:
-                self._bad_timestamp(trades, "opened_at", r[0], r[8])
-            if r[9] > r[4]:
-                raise BookError(f"{self.path}: {trades.label} row id {r[0]} was closed before it was opened "
-                                f"({r[3]} < {r[8]}); fix the row's timestamps")
-            if r[0] in seen:
-                raise BookError(f"{self.path}: {trades.label} has two trades with id {r[0]} (duplicate id); ids key "
+            _check_number(trades, "id", row_id, row_id, integer=True)
+            _check_number(trades, "book_id", r["book_id"], row_id, integer=True)
+            for column in ("realized_pnl", "fee_open", "fee_close"):
+                _check_number(trades, column, r[column], row_id)
+            if opened_ts is None:
+                self._bad_timestamp(trades, "opened_at", row_id, r["opened_at"])
+            if opened_ts > closed_ts:
+                raise BookError(f"{self.path}: {trades.label} row id {row_id} was closed before it was opened "
+                                f"({r['closed_at']} < {r['opened_at']}); fix the row's timestamps")
+            if row_id in seen:
+                raise BookError(f"{self.path}: {trades.label} has two trades with id {row_id} (duplicate id); ids key "
                                 "the failure vault, so map [book.mapping.trades] id to a unique column")
-            seen.add(r[0])
-            recent.append(ClosedTrade(int(r[0]), int(r[1]), _text(r[2]), round(r[4], 3), float(r[5]),
-                                      float(r[6]) + float(r[7])))
+            seen.add(row_id)
+            recent.append(ClosedTrade(int(row_id), int(r["book_id"]), _text(r["symbol"]), round(closed_ts, 3),
+                                      float(r["realized_pnl"]), float(r["fee_open"]) + float(r["fee_close"])))
 
         return Snapshot(
             books=books,
@@ -712,13 +716,13 @@ class Book:
     def _aggregate(self, trades: Source, where: str, params: Mapping[str, Any], scan: bool = False) -> list[DailyTotal]:
         day = _day_expr("closed_at", self.layout.timestamps)
         rows = self._run(
-            f"SELECT book_id, {day} AS d, total(realized_pnl), count(*), "
-            "sum(typeof(realized_pnl) NOT IN ('integer', 'real')) "
+            f"SELECT book_id, {day} AS d, total(realized_pnl) AS pnl, count(*) AS n, "
+            "sum(typeof(realized_pnl) NOT IN ('integer', 'real')) AS not_numbers "
             f"FROM {trades.select(['book_id', 'closed_at', 'realized_pnl'], scan=scan)} "
             f"WHERE {where} GROUP BY book_id, d ORDER BY d, book_id", params, trades.label)
-        if any(r[4] for r in rows):
+        if any(r["not_numbers"] for r in rows):
             self._raise_bad_number(trades, "realized_pnl", where, params)
-        return [DailyTotal(int(r[0]), r[1], float(r[2]), int(r[3])) for r in rows]
+        return [DailyTotal(int(r["book_id"]), r["d"], float(r["pnl"]), int(r["n"])) for r in rows]
 
     def _count_before(self, trades: Source, cut: str | float) -> int:
         """Trades closed before `cut`, as all closed minus those closed since: on the closed_at index
@@ -754,26 +758,28 @@ class Book:
                  "opened_at", "closed_at"]
         rows = self._run(
             f"SELECT id, book_id, symbol, lane, side, quantity, leverage, entry_price, opened_at, "
-            f"{_ts_expr('opened_at', fmt)}, closed_at, {_ts_expr('closed_at', fmt)} "
+            f"{_ts_expr('opened_at', fmt)} AS opened_ts, closed_at, {_ts_expr('closed_at', fmt)} AS closed_ts "
             f"FROM {trades.select(names)} WHERE (closed_at IS NULL OR closed_at >= :lo) AND opened_at < :hi "
             "ORDER BY opened_at, id",
             {"lo": _bound(end, fmt, slack_days=-1), "hi": _bound(end, fmt, slack_days=1)}, trades.label)
         positions = []
         for r in rows:
-            if r[9] is None:
-                self._bad_timestamp(trades, "opened_at", r[0], r[8])
-            if r[10] is not None and r[11] is None:
-                self._bad_timestamp(trades, "closed_at", r[0], r[10])
-            if r[9] >= end_ts or (r[11] is not None and r[11] < end_ts):
+            row_id, opened_ts, closed_ts = r["id"], r["opened_ts"], r["closed_ts"]
+            if opened_ts is None:
+                self._bad_timestamp(trades, "opened_at", row_id, r["opened_at"])
+            if r["closed_at"] is not None and closed_ts is None:
+                self._bad_timestamp(trades, "closed_at", row_id, r["closed_at"])
+            if opened_ts >= end_ts or (closed_ts is not None and closed_ts < end_ts):
                 continue
-            for col, value in (("quantity", r[5]), ("entry_price", r[7])):
+            quantity, entry_price = r["quantity"], r["entry_price"]
+            for col, value in (("quantity", quantity), ("entry_price", entry_price)):
                 if value is not None:
-                    _check_number(trades, col, value, r[0])
-            _check_number(trades, "leverage", r[6], r[0])
-            positions.append(OpenPosition(int(r[0]), int(r[1]), _text(r[2]), _text(r[3]) or "spot",
-                                          _side(trades, r[4], r[0]),
-                                          None if r[5] is None else float(r[5]), float(r[6]),
-                                          None if r[7] is None else float(r[7]), round(r[9], 3)))
+                    _check_number(trades, col, value, row_id)
+            _check_number(trades, "leverage", r["leverage"], row_id)
+            positions.append(OpenPosition(int(row_id), int(r["book_id"]), _text(r["symbol"]), _text(r["lane"]) or "spot",
+                                          _side(trades, r["side"], row_id),
+                                          None if quantity is None else float(quantity), float(r["leverage"]),
+                                          None if entry_price is None else float(entry_price), round(opened_ts, 3)))
         return positions
 
     def _post_mortems(self, start: dt.datetime, end: dt.datetime, start_ts: float,
@@ -784,7 +790,8 @@ class Book:
         trades = self.layout.sources["trades"]
         fmt = self.layout.timestamps
         rows = self._run(
-            f"SELECT v.trade_id, v.root_cause, v.note, v.created_at, {_ts_expr('v.created_at', fmt)} "
+            f"SELECT v.trade_id AS trade_id, v.root_cause AS root_cause, v.note AS note, v.created_at AS created_at, "
+            f"{_ts_expr('v.created_at', fmt)} AS ts "
             f"FROM {trades.select(['id', 'closed_at'])} AS t "
             f"JOIN {vault.select(['id', 'trade_id', 'root_cause', 'note', 'created_at'])} AS v ON v.trade_id = t.id "
             f"WHERE t.closed_at >= :lo AND t.closed_at < :hi AND {_ts_expr('t.closed_at', fmt)} >= :s "
@@ -792,13 +799,16 @@ class Book:
             {"lo": _bound(start, fmt, -1), "hi": _bound(end, fmt, 1), "s": start_ts, "e": end_ts}, vault.label)
         found: dict[int, PostMortem] = {}
         for r in rows:
-            if r[4] is None:
-                self._bad_timestamp(vault, "created_at", r[0], r[3])
-            found[int(r[0])] = PostMortem(int(r[0]), _text(r[1]) or "unclassified", _text(r[2]), round(r[4], 3))
+            trade_id = r["trade_id"]
+            if r["ts"] is None:
+                self._bad_timestamp(vault, "created_at", trade_id, r["created_at"])
+            found[int(trade_id)] = PostMortem(int(trade_id), _text(r["root_cause"]) or "unclassified",
+                                              _text(r["note"]), round(r["ts"], 3))
         return found
 
     def _window(self, logical: str, column: str, names: list[str], start: dt.datetime, end: dt.datetime,
-                start_ts: float, end_ts: float, order: str) -> tuple[Source | None, list[tuple]]:
+                start_ts: float, end_ts: float, order: str) -> tuple[Source | None, list[sqlite3.Row]]:
+        """Rows of `names` plus `column` and its epoch seconds `ts`, with `ts` in [start_ts, end_ts)."""
         src = self._source(logical)
         if src is None:
             return None, []
@@ -810,9 +820,9 @@ class Book:
             {"lo": _bound(start, fmt, -1), "hi": _bound(end, fmt, 1)}, src.label)
         kept = []
         for r in rows:
-            if r[-1] is None:
-                self._bad_timestamp(src, column, r[0], r[-2])
-            if start_ts <= r[-1] < end_ts:
+            if r["ts"] is None:
+                self._bad_timestamp(src, column, r["id"], r[column])
+            if start_ts <= r["ts"] < end_ts:
                 kept.append(r)
         return src, kept
 
@@ -823,10 +833,10 @@ class Book:
         out = []
         for r in rows:
             assert src is not None
-            _check_number(src, "confidence", r[4], r[0])
-            out.append(Adjustment(None if r[1] is None else int(r[1]), round(r[-1], 3), _text(r[2]) or "Global",
-                                  _text(r[3]), float(r[4]), _text(r[5]) or "queued",
-                                  None if r[6] is None else _text(r[6])))
+            _check_number(src, "confidence", r["confidence"], r["id"])
+            out.append(Adjustment(None if r["book_id"] is None else int(r["book_id"]), round(r["ts"], 3),
+                                  _text(r["scope"]) or "Global", _text(r["change"]), float(r["confidence"]),
+                                  _text(r["status"]) or "queued", None if r["targets"] is None else _text(r["targets"])))
         return out
 
     def _news(self, start: dt.datetime, end: dt.datetime, start_ts: float, end_ts: float) -> list[NewsItem]:
@@ -836,10 +846,11 @@ class Book:
         out = []
         for r in rows:
             assert src is not None
-            if r[1] is not None:
-                _check_number(src, "rank", r[1], r[0], integer=True)
-            out.append(NewsItem(round(r[-1], 3), None if r[1] is None else int(r[1]), _text(r[2]), _text(r[3]),
-                                _text(r[4])))
+            rank = r["rank"]
+            if rank is not None:
+                _check_number(src, "rank", rank, r["id"], integer=True)
+            out.append(NewsItem(round(r["ts"], 3), None if rank is None else int(rank), _text(r["title"]),
+                                _text(r["source"]), _text(r["url"])))
         return out
 
     # -- errors ---------------------------------------------------------------------------------
@@ -848,7 +859,7 @@ class Book:
         rows = self._run(f"SELECT id, {column} FROM {src.select(['id', column, 'closed_at'])} WHERE {where} "
                          f"AND typeof({column}) NOT IN ('integer', 'real') LIMIT 1", params, src.label)
         if rows:
-            _check_number(src, column, rows[0][1], rows[0][0])
+            _check_number(src, column, rows[0][column], rows[0]["id"])
 
     def _bad_timestamp(self, src: Source, column: str, row_id: Any, value: Any) -> None:
         fmt = self.layout.timestamps
@@ -885,13 +896,20 @@ def _check_number(src: Source, column: str, value: Any, row_id: Any, integer: bo
                     f"found {found}; fix the row or {src.where_hint(column)}")
 
 
+_LOCKED_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+_UNREADABLE_CODES = frozenset({sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT})
+
+
 def _database_error(path: Path, exc: sqlite3.DatabaseError, what: str) -> BookError:
-    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    lowered = message.lower()
-    if "locked" in lowered or "busy" in lowered:
+    """Classified by SQLite's result code (the primary code: the low byte of an extended one),
+    never by the wording of its message, which changes between SQLite versions."""
+    message = one_line(exc, with_type=False)
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary in _LOCKED_CODES:
         return BookError(f"{path}: the book is locked by another process (SQLite: {message}); retry, or switch "
                          "the bot to WAL mode (PRAGMA journal_mode=WAL) so readers never wait")
-    if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
+    if primary in _UNREADABLE_CODES:
         return BookError(f"{path}: not a readable SQLite database ({message})")
     where = f" reading {what}" if what else ""
     return BookError(f"{path}: SQLite error{where}: {message}; check the table/column names in [book.mapping]")

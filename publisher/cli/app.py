@@ -12,7 +12,7 @@ import click
 
 from publisher import __version__
 from publisher.config import Config, load_config
-from publisher.errors import PublisherError
+from publisher.errors import PublisherError, one_line
 
 
 class PublishGroup(click.Group):
@@ -28,7 +28,7 @@ class PublishGroup(click.Group):
             raise
         except Exception as exc:  # the last line of defence: never a bare traceback
             log = _write_crash_log(ctx)
-            summary = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            summary = one_line(exc)
             click.echo(f"error: unexpected failure ({summary}); traceback in {log}", err=True)
             sys.exit(2)
 

@@ -8,6 +8,7 @@ import click
 
 from publisher.cli.app import get_config, main
 from publisher.common.progress import Progress
+from publisher.common.rules import NEWSLETTER_DIR, devto_dir
 
 
 @main.command("build")
@@ -28,9 +29,9 @@ def build_cmd(ctx: click.Context, drafts: bool) -> None:
     if result.feed_path is not None:
         click.echo(f"feed: {result.feed_path} ({result.feed_bytes:,} bytes)")
     if result.newsletter_paths:
-        click.echo(f"newsletters: {len(result.newsletter_paths)} in {config.site_dir / 'newsletter'}")
+        click.echo(f"newsletters: {len(result.newsletter_paths)} in {config.site_dir / NEWSLETTER_DIR}")
     if result.devto_paths:
-        click.echo(f"dev.to exports: {len(result.devto_paths)} in {config.root / 'exports' / 'devto'}")
+        click.echo(f"dev.to exports: {len(result.devto_paths)} in {devto_dir(config.root)}")
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
 

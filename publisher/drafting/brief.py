@@ -26,14 +26,14 @@ from typing import Any
 
 import yaml
 
+from publisher.common.rules import MAX_TAGS
 from publisher.config import LLMConfig
 from publisher.drafting.engine import Log, Progress, draft_sections
 from publisher.drafting.guard import index_facts
 from publisher.drafting.plan import Section
-from publisher.errors import DraftError
+from publisher.errors import DraftError, one_line
 
 MAX_SECTIONS = 40
-MAX_TAGS = 4  # dev.to's limit, as for every post
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def load_brief(path: Path) -> Brief:
     except FileNotFoundError:
         raise DraftError(f"{path}: brief not found") from None
     except yaml.YAMLError as exc:
-        raise DraftError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        raise DraftError(f"{path}: not valid YAML ({one_line(exc, with_type=False, limit=None)})") from None
     if not isinstance(data, dict):
         raise DraftError(f"{path}: a brief is a mapping with 'title' and 'sections'")
     title = str(data.get("title") or "").strip()

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from publisher.config import CONFIG_NAME, Config
-from publisher.errors import PublisherError
+from publisher.errors import PublisherError, one_line
 
 Build = Callable[[Path], Any]  # atomically replaces the given folder with a complete site
 
@@ -123,8 +123,7 @@ class DevServer:
             try:
                 self.build(self.site)
             except Exception as exc:  # any failure: the last good preview stays; say why in one line
-                message = str(exc) if isinstance(exc, PublisherError) else f"{type(exc).__name__}: {exc}"
-                self.last_error = message.splitlines()[0] if message else type(exc).__name__
+                self.last_error = one_line(exc, with_type=not isinstance(exc, PublisherError), limit=None)
                 still = "still serving the last good preview" if self.live else "nothing to serve yet"
                 self.echo(f"rebuild failed: {self.last_error} ({still})")
                 return False

@@ -17,15 +17,15 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from publisher.common import figures as F
+from publisher.common.rules import MAX_TAGS
 from publisher.common.sanitize import md_escape, safe_url
 from publisher.config import Config
+from publisher.drafting.plan import WEEKLY_SECTION_KEYS
 from publisher.errors import ConfigError
 from publisher.render.charts import chart_specs
 from publisher.render.markdown import template_env
 
 TEMPLATE = "weekly.md.j2"
-MAX_TAGS = 4
-SECTION_KEYS = ("week", "vault", "news", "insight", "stack")
 
 
 def md_prose(text: object) -> str:
@@ -94,7 +94,7 @@ def description(facts: dict) -> str:
 
 
 def _prose(draft: dict) -> dict[str, str]:
-    texts = {key: "" for key in SECTION_KEYS}
+    texts = {key: "" for key in WEEKLY_SECTION_KEYS}
     for section in draft.get("sections", []):
         if section.get("key") in texts:
             texts[section["key"]] = md_prose(section.get("text", ""))

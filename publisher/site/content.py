@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from publisher.errors import ContentError
+from publisher.common.rules import MAX_TAGS
+from publisher.errors import ContentError, one_line
 
 try:  # the C loader is ~10x faster, which matters for a 1,000-post site
     from yaml import CSafeDumper as _Dumper
@@ -26,7 +27,6 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeDumper as _Dumper  # type: ignore[assignment]
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-MAX_TAGS = 4  # dev.to's limit
 STATUSES = ("draft", "published")
 # Keys written first, in this order, by dump_post; unknown keys follow in alphabetical order.
 KEY_ORDER = ("title", "date", "slug", "description", "tags", "status", "canonical_url", "cover_image", "series")
@@ -79,7 +79,7 @@ def parse_front_matter(text: str, source: Path) -> tuple[dict, str]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (front matter line {mark.line + 1})" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = getattr(exc, "problem", None) or one_line(exc, with_type=False, limit=None)
         raise ContentError(f"{source}: invalid YAML in front matter{where}: {problem}; fix the syntax (quote values containing ':' or '#')") from None
     if not isinstance(meta, dict):
         raise ContentError(f"{source}: front matter must be 'key: value' lines, got {type(meta).__name__}")

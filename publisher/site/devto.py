@@ -14,6 +14,7 @@ from urllib.parse import urljoin
 
 import yaml
 
+from publisher.common.rules import MAX_TAGS
 from publisher.config import Config
 from publisher.errors import ContentError
 from publisher.site.content import Post
@@ -24,7 +25,6 @@ try:  # libyaml's emitter: ~10x faster than PyYAML's pure-Python one, which matt
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     _FastDumper = yaml.SafeDumper  # type: ignore[misc]
 
-MAX_TAGS = 4
 # libyaml escapes these ("\U0001F680", "\N") where the pure-Python emitter writes them as is.
 _LIBYAML_ESCAPES = re.compile("[\x85\U00010000-\U0010ffff]")
 _FENCE = re.compile(r"^(```|~~~)")
@@ -36,7 +36,7 @@ _INLINE_CODE = re.compile(r"(`+)(?:(?!\1).)+\1")
 
 
 def devto_tags(tags: list[str]) -> list[str]:
-    """dev.to accepts at most 4 tags of lowercase letters and digits."""
+    """dev.to accepts at most MAX_TAGS tags of lowercase letters and digits."""
     cleaned = [re.sub(r"[^a-z0-9]", "", t.lower()) for t in tags]
     return list(dict.fromkeys(t for t in cleaned if t))[:MAX_TAGS]
 

@@ -26,6 +26,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from publisher.common.fsutil import atomic_write_bytes, atomic_write_text
+from publisher.common.rules import FEED_FILE
 from publisher.common.sanitize import strip_control_chars
 from publisher.config import Config
 from publisher.site.content import Post
@@ -214,19 +215,19 @@ def write_feeds(posts: list[Post], config: Config, site_dir: Path) -> FeedReport
     published = feed_posts(posts, len(posts))
     keys = _GuidKeys(config)
     guids = {post.source: _guid(post, config, recorded, keys(post.source)) for post in published}
-    main = _render_feed(published[:limit], config, self_url=urljoin(base, "feed.xml"), link=base,
+    main = _render_feed(published[:limit], config, self_url=urljoin(base, FEED_FILE), link=base,
                         title=_channel_title(config), guid=lambda post: guids[post.source])
-    path = site_dir / "feed.xml"
+    path = site_dir / FEED_FILE
     atomic_write_bytes(path, main)
     report = FeedReport(path=path, bytes=len(main))
     _check_size(report, path, len(main), config)
 
     for tag in sorted({t for p in published for t in p.tags}):
         tagged = [p for p in published if tag in p.tags][:limit]
-        data = _render_feed(tagged, config, self_url=urljoin(base, f"tags/{tag}/feed.xml"),
+        data = _render_feed(tagged, config, self_url=urljoin(base, f"tags/{tag}/{FEED_FILE}"),
                             link=urljoin(base, f"tags/{tag}/"), title=f"{_channel_title(config)}: {tag}",
                             guid=lambda post: guids[post.source])
-        tag_path = site_dir / "tags" / tag / "feed.xml"
+        tag_path = site_dir / "tags" / tag / FEED_FILE
         atomic_write_bytes(tag_path, data)
         report.tag_feeds.append(tag_path)
         _check_size(report, tag_path, len(data), config)

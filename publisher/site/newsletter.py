@@ -27,6 +27,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from publisher.common.fsutil import atomic_write_bytes, atomic_write_text
+from publisher.common.rules import newsletter_rel
 from publisher.common.sanitize import clean_html, safe_url, strip_control_chars
 from publisher.config import Config
 from publisher.render.markdown import template_env
@@ -42,7 +43,7 @@ _INLINER = css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=
 
 
 def newsletter_dir(post: Post, site_dir: Path) -> Path:
-    return Path(site_dir) / "newsletter" / post.slug
+    return Path(site_dir) / newsletter_rel(post.slug)
 
 
 def _domain(config: Config) -> str:
@@ -97,7 +98,7 @@ def render_email_html(post: Post, config: Config, charts: dict[str, Path], *, ci
         date=post.date.strftime("%d %B %Y"),
         site_title=config.site.title,
         site_url=site_url(config),
-        web_url=urljoin(site_url(config), f"newsletter/{post.slug}/"),
+        web_url=urljoin(site_url(config), newsletter_rel(post.slug)),
         post_url=base,
         unsubscribe_url=_unsubscribe_url(config),
         body_html=body,
@@ -227,7 +228,7 @@ def markdown_to_text(markdown: str, base: str) -> str:
 
 
 def render_email_text(post: Post, config: Config) -> str:
-    web = urljoin(site_url(config), f"newsletter/{post.slug}/")
+    web = urljoin(site_url(config), newsletter_rel(post.slug))
     head = f"{post.title}\n{post.date.strftime('%d %B %Y')}\n\nRead on the web: {web}"
     foot = f"You are receiving this because you subscribed to {config.site.title}."
     unsubscribe = _unsubscribe_url(config)

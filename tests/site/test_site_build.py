@@ -262,14 +262,14 @@ def _many_posts(root, count: int) -> None:
 
 
 def test_parallel_rendering_matches_sequential_and_names_a_failing_post(tmp_path, monkeypatch):
-    import publisher.site.build as site_module
+    import publisher.site.pool as pool
 
     parallel, sequential = make_project(tmp_path / "par", weekly=False), make_project(tmp_path / "seq", weekly=False)
     for config in (parallel, sequential):
-        _many_posts(config.root, site_module.PARALLEL_MIN_POSTS + 12)
+        _many_posts(config.root, pool.PARALLEL_MIN_ITEMS + 12)
     result = build_site(parallel)
-    assert len([p for p in result.pages_written if p.startswith("posts/")]) == site_module.PARALLEL_MIN_POSTS + 15
-    monkeypatch.setattr(site_module, "PARALLEL_MIN_POSTS", 10**9)
+    assert len([p for p in result.pages_written if p.startswith("posts/")]) == pool.PARALLEL_MIN_ITEMS + 15
+    monkeypatch.setattr(pool, "PARALLEL_MIN_ITEMS", 10**9)
     build_site(sequential)
     assert site_files(parallel.site_dir) == site_files(sequential.site_dir)
     monkeypatch.undo()
@@ -307,7 +307,7 @@ def test_preview_builds_elsewhere_keep_their_own_cache(built):
 
 def test_swap_without_renameat2_uses_two_renames(built, monkeypatch):
     config, _ = built
-    monkeypatch.setattr("publisher.site.build._exchange", lambda a, b: False)  # e.g. macOS, or an old kernel
+    monkeypatch.setattr("publisher.site.writer._exchange", lambda a, b: False)  # e.g. macOS, or an old kernel
     write_post(config.root, "posts/swapped.md", "Swapped in", "2026-05-03T10:00:00+00:00")
     result = build_site(config)
     assert "posts/swapped/index.html" in result.pages_written
@@ -333,6 +333,6 @@ def test_only_render_stage_code_invalidates_the_cache():
 
     package = Path(publisher.__file__).parent
     names = {p.relative_to(package).as_posix() for p in render_code_files()}
-    assert {"site/build.py", "render/markdown.py", "common/sanitize.py", "site/content.py", "render/charts.py",
+    assert {"site/build.py", "site/generators.py", "render/markdown.py", "common/sanitize.py", "site/content.py", "render/charts.py",
             "common/figures.py", "site/newsletter.py", "site/devto.py", "config.py"} <= names
     assert not {n for n in names if n.split("/")[0] in {"weekly.py", "book", "facts", "drafting", "ops", "cli"}}
