@@ -26,13 +26,13 @@ def _signed(value: float, digits: int) -> str:
     return text[1:] if float(text) == 0 else text
 
 
-def money(figure: Any, sign: bool = True, unit: bool = True) -> str:
+def money(figure: Any, sign: bool = True, unit: bool = True, digits: int = 2) -> str:
     """`-34.58 USDT` for a result; `sign=False` for a balance. Per-trade units keep their suffix."""
     value = _value(figure)
     if value is None:
         return NA
     suffix = (figure.get("unit") if unit and isinstance(figure, dict) else "") or ""
-    return f"{_signed(value, 2) if sign else f'{value:.2f}'} {suffix}".rstrip()
+    return f"{_signed(value, digits) if sign else f'{value:.{digits}f}'} {suffix}".rstrip()
 
 
 def pct(figure: Any, digits: int = 1, sign: bool = False) -> str:

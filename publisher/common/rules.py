@@ -1,5 +1,6 @@
 """Rules several stages obey, each defined once: dev.to's tag limit and where the site stage's
-outputs live (the feed's file name, a newsletter's folder, a dev.to export's file).
+outputs live (the feed's file name, a newsletter's folder, a dev.to export's file, the marker
+of a failed build that deploy checks).
 
 A brief (drafting), the weekly post (render), content checks and the dev.to export (site) all
 enforce the same tag limit; the build, the feed writer, the newsletter writer and the CLI's
@@ -14,6 +15,7 @@ MAX_TAGS = 4  # dev.to's limit; every post may go there, so every post obeys it
 FEED_FILE = "feed.xml"  # the site feed at the site root, and each tag's feed in tags/<tag>/
 NEWSLETTER_DIR = "newsletter"  # under site/: newsletter/<slug>/ (web version, message.eml, message.txt)
 DEVTO_DIR = ("exports", "devto")  # under the project root: exports/devto/<slug>.md
+BUILD_FAILED_MARKER = "build-failed"  # in .publisher/: the last `publish build` failed (why, one line); deploy refuses
 
 
 def newsletter_rel(slug: str) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 from publisher import __version__
 from publisher.book.reader import Book, BookMeta, ClosedTrade, OpenPosition, Snapshot
+from publisher.common import figures
 from publisher.common.weeks import IsoWeek, get_zone, parse_week
 from publisher.errors import BookError, FactsError
 
@@ -439,15 +440,15 @@ def compute_facts(book: Book, week: IsoWeek | str, tz_name: str = "UTC") -> dict
 
 
 def _show(figure: dict[str, Any] | None, digits: int = 2, sign: bool = False) -> str:
-    if figure is None or figure.get("value") is None:
-        return "n/a"
-    value, unit = figure["value"], figure.get("unit", "")
+    """A figure as the post shows it: publisher.common.figures is the one display formatter."""
+    unit = figure.get("unit") if figure else None
     if unit == "count":
-        return f"{value:,}"
-    if abs(value) < 0.5 * 10**-digits:
-        value = 0.0  # no "-0.00" from float noise
-    text = f"{value:+,.{digits}f}" if sign else f"{value:,.{digits}f}"
-    return f"{text}%" if unit == "%" else f"{text} {unit}"
+        return figures.count(figure)
+    if unit == "%":
+        return figures.pct(figure, digits, sign=sign)
+    if unit == "x":
+        return figures.ratio(figure)
+    return figures.money(figure, sign=sign, digits=digits)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from publisher.common.rules import BUILD_FAILED_MARKER
 from publisher.config import Config
 from publisher.errors import DeployError
 
 Runner = Callable[..., subprocess.CompletedProcess]
 
-BUILD_FAILED_MARKER = "build-failed"
 NON_FAST_FORWARD = ("non-fast-forward", "fetch first", "stale info")
 # Environment variables that would point git at another repository than the deploy clone.
 _GIT_LOCATION_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",

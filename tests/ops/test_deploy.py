@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from publisher.cli import main
 from publisher.config import Config, load_config
-from publisher.errors import DeployError
+from publisher.errors import BuildError, DeployError
 from publisher.ops.deploy import deploy_site
 
 
@@ -107,7 +107,6 @@ def test_history_continues_from_remote_when_local_clone_is_lost(project: Path, b
 @pytest.mark.parametrize("breakage, expected", [
     ("no-index", "index.html missing"),
     ("no-site", "no built site"),
-    ("build-failed", "the last build failed (template error in post.html)"),
     ("no-remote", "[deploy] remote is not set"),
 ])
 def test_refuses_sites_that_must_not_go_out(project: Path, bare: Path, breakage: str, expected: str) -> None:
@@ -115,9 +114,6 @@ def test_refuses_sites_that_must_not_go_out(project: Path, bare: Path, breakage:
         (project / "site" / "index.html").unlink()
     elif breakage == "no-site":
         subprocess.run(["rm", "-rf", str(project / "site")], check=True)
-    elif breakage == "build-failed":
-        (project / ".publisher").mkdir()
-        (project / ".publisher" / "build-failed").write_text("template error in post.html\n", encoding="utf-8")
     config = config_for(project)
     if breakage == "no-remote":
         config.deploy.remote = ""
@@ -125,6 +121,32 @@ def test_refuses_sites_that_must_not_go_out(project: Path, bare: Path, breakage:
     with pytest.raises(DeployError, match=re.escape(expected)):
         deploy_site(config, "Publish")
     assert git("--git-dir", str(bare), "branch", "--list") == ""
+
+
+def test_refuses_to_deploy_after_a_failed_build_until_a_build_succeeds(project: Path, bare: Path) -> None:
+    """The build leaves the previous site in place when it fails; deploy must not push that stale
+    site as if the failed build had worked. A later successful build clears the refusal."""
+    from publisher.site.build import build_site
+
+    post = project / "content" / "posts" / "p.md"
+    post.parent.mkdir(parents=True)
+    post.write_text("---\ntitle: P\ndate: 2026-04-20T09:00:00+00:00\n---\n\nText.\n", encoding="utf-8")
+    templates = project / "templates"
+    templates.mkdir()
+    (templates / "post.html").write_text("{% extends 'base.html' %}{% block content %}{{ post.missing() }}{% endblock %}",
+                                         encoding="utf-8")
+    config = config_for(project)
+    with pytest.raises(BuildError):
+        build_site(config)
+    assert (project / "site" / "index.html").read_text(encoding="utf-8") == "<h1>home</h1>"  # previous site intact
+    with pytest.raises(DeployError, match=r"the last build failed \(.*post\.html.*\); fix it and rebuild"):
+        deploy_site(config, "Publish")
+    assert git("--git-dir", str(bare), "branch", "--list") == ""
+
+    (templates / "post.html").unlink()
+    build_site(config)
+    deploy_site(config, "Publish")
+    assert log(bare) == ["Publish"]
 
 
 def reject_pushes(bare: Path, why: str) -> Path:
