@@ -129,7 +129,8 @@ class Config:
 
 
 SECTIONS: dict[str, type] = {
-    f.name: type(f.default_factory()) for f in dataclasses.fields(Config) if f.name not in ("root", "source")
+    f.name: type(f.default_factory()) for f in dataclasses.fields(Config)
+    if f.name not in ("root", "source") and callable(f.default_factory)
 }
 
 

@@ -126,7 +126,8 @@ def run_weekly(
         result.action = "regenerated" if existing is not None else "written"
         result.post_path = post_path
 
-    result.published = _read_post(post_path)[0].get("status") == "published"
+    written = _read_post(post_path)
+    result.published = written is not None and written[0].get("status") == "published"
 
     from publisher.site.build import build_site
 

@@ -521,7 +521,7 @@ class FactsCache:
         self.dirty = True
 
     def history(self) -> tuple[str | float, int, list[DailyTotal]] | None:
-        entry = self.data.get("history")
+        entry: Any = self.data.get("history")  # JSON from disk: any shape, checked by the except below
         try:
             days = [DailyTotal(int(b), d, float(p), int(c)) for b, d, p, c in entry["days"]]
             return entry["cut"], int(entry["count"]), days
@@ -738,13 +738,14 @@ class Book:
         cached = self._cache.history() if self._cache else None
         if cached is not None:
             old_cut, old_count, old_days = cached
-            if type(old_cut) is type(cut) and old_cut <= cut and self._count_before(trades, old_cut) == old_count:
+            same_kind = type(old_cut) is type(cut)  # both ISO text or both epoch numbers: comparable
+            if same_kind and _key(old_cut) <= _key(cut) and self._count_before(trades, old_cut) == old_count:
                 gap = self._aggregate(trades, "closed_at >= :lo AND closed_at < :cut", {"lo": old_cut, "cut": cut})
                 history = old_days + gap
                 assert self._cache is not None
                 self._cache.remember_history(cut, old_count + sum(d.count for d in gap), history)
                 return history
-            if type(old_cut) is type(cut) and old_cut > cut:
+            if same_kind and _key(old_cut) > _key(cut):
                 # An older week: read it, keep the cache for the newer one.
                 return self._aggregate(trades, "closed_at < :cut", {"cut": cut}, scan=True)
         history = self._aggregate(trades, "closed_at < :cut", {"cut": cut}, scan=True)
@@ -867,6 +868,11 @@ class Book:
                         f"cannot read {value!r} as a {fmt} timestamp; fix the row or "
                         + ("set [book.mapping] timestamps" if self.layout.format == "mapped"
                            else "store ISO-8601 UTC text such as 2026-04-14T09:30:00Z"))
+
+
+def _key(cut: str | float) -> Any:
+    """A cut as a comparison key: callers compare cuts of one kind only (ISO text or epoch numbers)."""
+    return cut
 
 
 def _text(value: Any) -> str:

@@ -85,7 +85,7 @@ class MLXBackend:
         self.batched = llm.batch
         apply_memory_limits(mx, llm)
         try:
-            self.model, self.tokenizer = load(model_path)
+            self.model, self.tokenizer = load(model_path)[:2]
         except Exception as exc:
             raise DraftError(
                 f"[llm] model {model_name or model_path!r} could not be loaded ({type(exc).__name__}: "

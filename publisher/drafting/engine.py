@@ -52,7 +52,7 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufffd]")
 def clean_text(text: str, heading: str, finish_reason: str | None) -> str:
     """Strip what the template owns or the model should not emit: headings, HTML, code, a cut-off end."""
     text = _CONTROL_RE.sub("", _FENCE_RE.sub("", text.replace("\r\n", "\n")))
-    lines = []
+    lines: list[str] = []
     for line in text.split("\n"):
         if _HEADING_LINE_RE.match(line):
             continue

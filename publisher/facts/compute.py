@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import operator
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -140,7 +142,7 @@ def _book_block(scope: _Scope, currency: str, start: dt.datetime, zone: dt.tzinf
     by_symbol: dict[str, list[float]] = defaultdict(list)
     for t in trades:
         by_symbol[t.symbol].append(t.realized_pnl)
-    symbols = []
+    symbols: list[dict[str, Any]] = []
     for symbol in sorted(by_symbol):
         values = by_symbol[symbol]
         won = sum(1 for p in values if p > 0)
@@ -216,7 +218,7 @@ def _vault(snap: Snapshot, week_trades: list[ClosedTrade], currency: str, zone: 
             clusters[cause].append(t)
             if pm:
                 worst_key[(t.symbol, cause)].append(t.realized_pnl)
-    cluster_list = [
+    cluster_list: list[dict[str, Any]] = [
         {"root_cause": cause, "label": root_cause_label(cause), "count": fig(len(ts), "count"),
          "loss": fig(_sum(t.realized_pnl for t in ts), currency),
          "symbols": sorted({t.symbol for t in ts})}
@@ -367,7 +369,7 @@ def facts_from_snapshot(snap: Snapshot, week: IsoWeek, tz_name: str, stamp: dict
             positions=[p for p in snap.open_positions if keep(p.book_id)],
         )
 
-    blocks = [_book_block(scope(m, lambda i, m=m: i == m.id), currency, start, zone) for m in snap.books]
+    blocks = [_book_block(scope(m, partial(operator.eq, m.id)), currency, start, zone) for m in snap.books]
     all_block = _book_block(scope(None, lambda i: True), currency, start, zone)
     week_trades = [t for t in snap.recent if start_ts <= t.closed_ts < end_ts]
 

@@ -41,9 +41,9 @@ class DeployResult:
     @property
     def summary(self) -> str:
         if not self.pushed:
-            return f"nothing to deploy: {self.remote} {self.branch} already has this site ({self.commit[:10]})"
+            return f"nothing to deploy: {self.remote} {self.branch} already has this site ({(self.commit or '')[:10]})"
         verb = "deployed" if self.committed else "pushed pending commit"
-        return f"{verb} {self.files} files to {self.remote} {self.branch} ({self.commit[:10]})"
+        return f"{verb} {self.files} files to {self.remote} {self.branch} ({(self.commit or '')[:10]})"
 
 
 def check_site(config: Config) -> Path:
@@ -97,6 +97,7 @@ def deploy_site(config: Config, message: str, *, force: bool = False, runner: Ru
     if committed:
         git.run(*_identity(git, config), "commit", "--quiet", "--no-verify", "--allow-empty-message", "-m", message)
     tip = git.rev(local_ref)
+    assert tip is not None, "the branch has a commit: the one just made or the base"
     files = len(git.run("ls-files", "-z").stdout.split("\0")) - 1
     if tip == remote_tip:
         return DeployResult(remote, branch, tip, committed, False, files)

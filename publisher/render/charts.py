@@ -24,7 +24,7 @@ from publisher.common import figures as F
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 3.6, 100  # 800x360 CSS px on the site; the PNG is drawn at 2x
 MAX_BARS = 15  # more symbols than this and the labels collide; the alt text says what was left out
 COLORS = ("#2563eb", "#d97706", "#059669", "#7c3aed")
-STYLE = {
+STYLE: dict[Any, Any] = {  # matplotlib rcParams
     "font.family": "DejaVu Sans",
     "font.size": 10,
     "svg.hashsalt": "publisher",

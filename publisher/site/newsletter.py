@@ -20,6 +20,7 @@ import re
 import textwrap
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlparse
 
 import css_inline
@@ -255,7 +256,7 @@ def build_message(post: Post, config: Config, text: str, html: str, attachments:
     msg.set_content(text, cte="quoted-printable")
     msg.add_alternative(html, subtype="html", cte="quoted-printable")
     if attachments:
-        html_part = msg.get_payload()[1]
+        html_part: Any = msg.get_payload()[1]  # type: ignore[index]  # multipart/alternative: [text, html]
         for cid, png in attachments.items():
             html_part.add_related(png.read_bytes(), "image", "png", cid=f"<{cid}>", filename=png.name)
     seed = hashlib.sha256((text + html).encode("utf-8")).hexdigest()[:24]
