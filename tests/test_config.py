@@ -54,3 +54,40 @@ def test_bad_config_is_one_line_naming_the_key(tmp_path: Path, text: str, needle
 def test_bad_environment_value_names_the_variable(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="PUBLISHER_LLM_SEED"):
         load_config(tmp_path, environ={"PUBLISHER_LLM_SEED": "abc"})
+
+
+def test_environment_variables_reach_the_commands(tmp_path: Path) -> None:
+    """Through the real CLI: PUBLISHER_BOOK picks the book and PUBLISHER_SITE_TIMEZONE the week's
+    timezone; an option on the command line still beats the environment."""
+    import json
+
+    from bookmaker import make_native_book, trade
+    from click.testing import CliRunner
+
+    from publisher.cli import main
+
+    rows = [trade(1, "BTC/USDT", entry=100, exit=110, opened="2026-04-14T08:00:00Z", closed="2026-04-14T09:00:00Z")]
+    env_book = make_native_book(tmp_path / "env.sqlite", trades=rows)
+    cli_book = make_native_book(tmp_path / "cli.sqlite", trades=rows + [
+        trade(1, "ETH/USDT", entry=10, exit=9, opened="2026-04-15T08:00:00Z", closed="2026-04-15T09:00:00Z")])
+    write(tmp_path, '[site]\ntimezone = "UTC"\n')
+    env = {"PUBLISHER_BOOK": str(env_book), "PUBLISHER_SITE_TIMEZONE": "Asia/Tokyo"}
+    runner = CliRunner()
+
+    result = runner.invoke(main, ["-C", str(tmp_path), "facts", "--week", "2026-W16", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    sheet = json.loads(result.output)
+    assert sheet["stamp"]["book_file"] == "env.sqlite"
+    assert sheet["week"]["timezone"] == "Asia/Tokyo"
+    assert sheet["week"]["start"] == "2026-04-13T00:00:00+09:00"
+    assert sheet["all_books"]["week"]["round_trips"]["value"] == 1
+
+    result = runner.invoke(main, ["-C", str(tmp_path), "facts", "--week", "2026-W16", "--json", "--book",
+                                  str(cli_book)], env=env)
+    sheet = json.loads(result.output)
+    assert sheet["stamp"]["book_file"] == "cli.sqlite" and sheet["all_books"]["week"]["round_trips"]["value"] == 2
+
+    result = runner.invoke(main, ["-C", str(tmp_path), "facts", "--week", "2026-W16"],
+                           env={**env, "PUBLISHER_SITE_TIMEZONE": "Mars/Olympus"})
+    assert result.exit_code == 1
+    assert result.output == "error: [site] timezone = 'Mars/Olympus' is not an IANA timezone (e.g. UTC, Europe/Paris)\n"

@@ -143,3 +143,30 @@ def test_a_relative_book_option_is_read_from_where_the_command_runs(
     code, out = run(root, "weekly", "--book", "book.sqlite", env={"PUBLISHER_LLM": "none"})
     assert code == 0, out
     assert "round-trips" in out
+
+
+def test_readme_flow_draft_then_hand_edit_then_publish(project: tuple[Path, Path]) -> None:
+    """README: `publish weekly` drafts (not on the site), the operator edits the draft by hand,
+    `publish weekly --publish` publishes the edited text: page, feed and email carry the edit."""
+    root, _ = project
+    env = {"PUBLISHER_LLM": "none"}
+    week = week_in_demo(root)
+    post = root / "content" / "weekly" / f"{week}.md"
+    page = root / "site" / "weekly" / f"weekly-{week.lower()}" / "index.html"
+
+    code, out = run(root, "weekly", env=env)
+    assert code == 0, out
+    assert "status: draft" in post.read_text(encoding="utf-8")
+    assert not page.exists()  # a draft is not published
+
+    text = post.read_text(encoding="utf-8")
+    post.write_text(text.replace("## One operating insight", "## One operating insight\n\nHand-written insight."),
+                    encoding="utf-8")
+    code, out = run(root, "weekly", "--publish", env=env)
+    assert code == 0, out
+    published = post.read_text(encoding="utf-8")
+    assert "status: published" in published and "Hand-written insight." in published
+    assert "Hand-written insight." in page.read_text(encoding="utf-8")
+    assert "Hand-written insight." in (root / "site" / "feed.xml").read_text(encoding="utf-8")
+    emails = list((root / "site" / "newsletter" / f"weekly-{week.lower()}").glob("*.txt"))
+    assert emails and "Hand-written insight." in emails[0].read_text(encoding="utf-8")

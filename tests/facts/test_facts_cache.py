@@ -88,3 +88,30 @@ def test_unwritable_cache_folder_is_not_an_error(book: Path, tmp_path: Path) -> 
     blocker = tmp_path / "cache"
     blocker.write_text("a file where the folder should be", encoding="utf-8")
     assert figures(facts(book, "2026-W16", blocker)) == figures(facts(book, "2026-W16", None))
+
+
+def test_facts_command_keeps_a_cache_and_no_cache_bypasses_it(book: Path, tmp_path: Path) -> None:
+    """`publish facts` keeps its cache in the project's .publisher/cache; `--no-cache` neither reads
+    nor writes it, and prints the same sheet."""
+    import json
+
+    from click.testing import CliRunner
+
+    from publisher.cli import main
+
+    project = tmp_path / "project"
+    project.mkdir()
+    args = ["-C", str(project), "facts", "--book", str(book), "--week", "2026-W16", "--json"]
+    uncached = CliRunner().invoke(main, [*args, "--no-cache"], env={})
+    assert uncached.exit_code == 0, uncached.output
+    assert not (project / ".publisher" / "cache").exists()
+    cached = CliRunner().invoke(main, args, env={})
+    assert cached.exit_code == 0, cached.output
+    files = list((project / ".publisher" / "cache").glob("book-*.json"))
+    assert len(files) == 1
+    assert json.loads(cached.output) == json.loads(uncached.output)
+
+    files[0].write_text('{"identity": "stale", "history": {"cut": "x"}}', encoding="utf-8")  # a cache gone bad
+    again = CliRunner().invoke(main, [*args, "--no-cache"], env={})
+    assert json.loads(again.output) == json.loads(uncached.output)
+    assert files[0].read_text(encoding="utf-8") == '{"identity": "stale", "history": {"cut": "x"}}'  # not touched
