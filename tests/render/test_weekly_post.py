@@ -154,9 +154,15 @@ def test_computed_facts_from_a_demo_book_render(tmp_path):
     with open_book(path, BookConfig()) as book:
         facts = compute_facts(book, "2026-W16", "UTC")
     meta, body = render_weekly_markdown(facts, draft(), Config())
-    week = facts["all_books"]["week"]
-    assert f"- Round-trips: {week['round_trips']['value']} (" in body
-    assert f"Realized PnL: {week['realized_pnl']['value']:+.2f} USDT" in body
+    # Expected figures read from the book with plain SQL, not from the fact sheet under test.
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        trips, pnl = conn.execute("SELECT count(*), sum(realized_pnl) FROM trades WHERE closed_at >= "
+                                  "'2026-04-13T00:00:00Z' AND closed_at < '2026-04-20T00:00:00Z'").fetchone()
+    assert trips > 0
+    assert f"- Round-trips: {trips} (" in body
+    assert f"Realized PnL: {pnl:+.2f} USDT" in body
     charts = render_weekly_charts(facts, tmp_path / "charts")
     assert [c.name for c in charts] == [s.name for s in chart_specs(facts)]
     assert all(f"](charts/{c.name}.svg)" in body for c in charts)
@@ -167,3 +173,34 @@ def test_quiet_week_with_open_positions():
     facts["all_books"]["open_positions"]["count"] = {"value": 3, "unit": "count"}
     _, body = render(facts)
     assert "realized equity stayed at 2000.00 USDT.\n\nOpen positions at week end: 3.\n" in body
+
+
+def test_every_planned_section_reaches_the_post():
+    """The section list lives in drafting.plan only: each planned section's prose is in the post,
+    in plan order, so a section added to the plan cannot be silently dropped by the template."""
+    from publisher.config import LLMConfig
+    from publisher.drafting.plan import WEEKLY_SECTION_KEYS, weekly_sections
+
+    planned = [s.key for s in weekly_sections(sample_facts(), SiteConfig(), LLMConfig(backend="none"))]
+    assert planned == list(WEEKLY_SECTION_KEYS)
+    _, body = render(d=draft(**{key: f"PROSE{n}MARK" for n, key in enumerate(planned)}))
+    positions = [body.find(f"PROSE{n}MARK") for n in range(len(planned))]
+    assert -1 not in positions and positions == sorted(positions)
+
+
+def test_terminal_table_and_post_format_a_figure_alike(tmp_path):
+    """One formatter: the balance `publish facts` prints is written exactly as the post writes it."""
+    from bookmaker import make_native_book, trade
+
+    from publisher.book.reader import open_book
+    from publisher.facts.compute import compute_facts, format_facts_table
+
+    path = make_native_book(tmp_path / "b.sqlite", trades=[
+        trade(1, "BTC/USDT", entry=100, exit=103.2, opened="2026-04-14T08:00:00Z", closed="2026-04-14T09:00:00Z")])
+    with open_book(path) as book:
+        facts = compute_facts(book, "2026-W16", "UTC")
+    _, body = render(facts)
+    assert "Equity end" in format_facts_table(facts)
+    assert "1003.20 USDT" in format_facts_table(facts)  # book 1: 1000 + 3.20, no thousands separator
+    assert "1003.20 USDT" in body
+    assert "1,003.20" not in format_facts_table(facts) + body
