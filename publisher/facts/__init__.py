@@ -1,6 +1,7 @@
 """Stage 2, the facts: the week's fact sheet, every figure the post publishes, computed once from
 one book snapshot. Public entry: `compute_facts`; the JSON contract is `facts.schema.json`
-(`SCHEMA_PATH`), documented in docs/facts-contract.md and docs/metrics.md."""
+(`SCHEMA_PATH`), typed for later stages in `contract` (`Facts`), documented in
+docs/facts-contract.md and docs/metrics.md."""
 
 from pathlib import Path
 
