@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from publisher.book.reader import open_book
@@ -25,6 +25,9 @@ from publisher.common.weeks import IsoWeek, last_complete_week, parse_week
 from publisher.config import Config
 from publisher.facts.compute import compute_facts
 from publisher.site.content import dump_post, parse_front_matter
+
+if TYPE_CHECKING:
+    from publisher.facts.contract import Facts
 
 
 @dataclass
@@ -53,7 +56,7 @@ def weekly_paths(config: Config, week: IsoWeek) -> tuple[Path, Path, Path]:
     return folder / f"{week}.md", folder / f"{week}.facts.json", folder / f"{week}.draft.json"
 
 
-def headline(facts: dict) -> str:
+def headline(facts: Facts) -> str:
     """One line of the week's figures for the summary, formatted like the post formats them."""
     week = facts["all_books"]["week"]
     return (
@@ -142,7 +145,7 @@ def run_weekly(
     return result
 
 
-def _draft(facts: dict, config: Config, progress: Progress) -> dict:
+def _draft(facts: Facts, config: Config, progress: Progress) -> dict:
     from publisher.drafting import draft_weekly, probe_server
 
     if config.llm.backend == "openai":

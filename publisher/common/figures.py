@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 NA = "n/a"
@@ -58,7 +59,7 @@ def num(figure: Any) -> float:
     return 0.0 if value is None else float(value)
 
 
-def figures_hash(facts: dict[str, Any]) -> str:
+def figures_hash(facts: Mapping[str, object]) -> str:
     """Hash of what a post shows, the facts without the reproducibility stamp: a post records it so
     that a post and its fact sheet that disagree (an interrupted run) are caught before publishing."""
     shown = {key: value for key, value in facts.items() if key != "stamp"}

@@ -6,13 +6,16 @@ briefs (`publish draft`) use too.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from publisher.config import LLMConfig, SiteConfig
 from publisher.drafting.backends import probe_server
 from publisher.drafting.engine import Log, Progress, draft_sections
 from publisher.drafting.guard import index_facts
 from publisher.drafting.plan import WEEKLY_SECTION_KEYS, Section, drafting_line, section_cap, weekly_sections
+
+if TYPE_CHECKING:
+    from publisher.facts.contract import Facts
 
 __all__ = [
     "WEEKLY_SECTION_KEYS", "Section", "draft_sections", "draft_weekly", "probe_server", "resolve_model",
@@ -21,7 +24,7 @@ __all__ = [
 
 
 def draft_weekly(
-    facts: dict,
+    facts: Facts,
     llm: LLMConfig,
     site: SiteConfig,
     progress: Progress | None = None,

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from publisher.common import figures
 from publisher.config import LLMConfig, SiteConfig
 from publisher.errors import DraftError
+
+if TYPE_CHECKING:
+    from publisher.facts.contract import Facts
 
 WEEKLY_SECTION_KEYS = ("week", "vault", "news", "insight", "stack")
 
@@ -92,44 +95,43 @@ def _join(parts: list[str]) -> str:
 # ---- the weekly plan --------------------------------------------------------------------------
 
 
-def _week_section(facts: dict, cur: str) -> Section:
-    week = (facts.get("all_books") or {}).get("week") or {}
+def _week_section(facts: Facts, cur: str) -> Section:
+    week = facts["all_books"]["week"]
     lines = _lines(
-        ("Round-trips (all books)", count(week.get("round_trips"))),
-        ("Win rate", pct(week.get("win_rate"))),
-        ("Realized PnL", money(week.get("realized_pnl"), cur)),
-        ("Return", pct(week.get("return"), 2, signed=True)),
-        ("Max drawdown", pct(week.get("max_drawdown"), 2)),
-        ("R:R ratio", ratio(week.get("rr_ratio"))),
-        ("Profit factor", ratio(week.get("profit_factor"))),
-        ("Fees", money(week.get("fees"), cur, signed=False)),
+        ("Round-trips (all books)", count(week["round_trips"])),
+        ("Win rate", pct(week["win_rate"])),
+        ("Realized PnL", money(week["realized_pnl"], cur)),
+        ("Return", pct(week["return"], 2, signed=True)),
+        ("Max drawdown", pct(week["max_drawdown"], 2)),
+        ("R:R ratio", ratio(week["rr_ratio"])),
+        ("Profit factor", ratio(week["profit_factor"])),
+        ("Fees", money(week["fees"], cur, signed=False)),
     )
-    for book in facts.get("books") or []:
-        bw = book.get("week") or {}
+    for book in facts["books"]:
+        bw = book["week"]
         lines += _lines((
-            f"Book '{book.get('name')}'",
-            _join([f"{count(bw.get('round_trips')) or 0} round-trips,",
-                   f"win rate {pct(bw.get('win_rate')) or 'n/a'},",
-                   f"realized PnL {money(bw.get('realized_pnl'), cur) or 'n/a'}"]),
+            f"Book '{book['name']}'",
+            _join([f"{count(bw['round_trips']) or 0} round-trips,",
+                   f"win rate {pct(bw['win_rate']) or 'n/a'},",
+                   f"realized PnL {money(bw['realized_pnl'], cur) or 'n/a'}"]),
         ))
-    for label, key in (("Best symbol", "best_symbol"), ("Worst symbol", "worst_symbol")):
-        sym = week.get(key)
+    for label, sym in (("Best symbol", week["best_symbol"]), ("Worst symbol", week["worst_symbol"])):
         if sym:
-            lines += _lines((label, f"{sym.get('symbol')} ({money(sym.get('pnl'), cur)})"))
-    lines += [f"Warning: {w}" for w in facts.get("warnings") or []]
+            lines += _lines((label, f"{sym['symbol']} ({money(sym['pnl'], cur)})"))
+    lines += [f"Warning: {w}" for w in facts["warnings"]]
 
-    trips = _value(week.get("round_trips")) or 0
+    trips = _value(week["round_trips"]) or 0
     if not trips:
         fallback = "No round-trip closed this week, so there is no new win rate or PnL to read."
     else:
         fallback = _join([
-            f"The books closed {count(week.get('round_trips'))} round-trips this week",
-            f"with a win rate of {pct(week.get('win_rate')) or 'n/a'} and realized PnL of "
-            f"{money(week.get('realized_pnl'), cur)}.",
-            *(f"Book '{b.get('name')}' ended at {money((b.get('week') or {}).get('realized_pnl'), cur)}."
-              for b in facts.get("books") or [] if _value((b.get("week") or {}).get("realized_pnl")) is not None),
+            f"The books closed {count(week['round_trips'])} round-trips this week",
+            f"with a win rate of {pct(week['win_rate']) or 'n/a'} and realized PnL of "
+            f"{money(week['realized_pnl'], cur)}.",
+            *(f"Book '{b['name']}' ended at {money(b['week']['realized_pnl'], cur)}."
+              for b in facts["books"] if _value(b["week"]["realized_pnl"]) is not None),
         ])
-        if week.get("small_sample"):
+        if week["small_sample"]:
             fallback += " The sample is small, so the win rate says little yet."
     return Section(
         "week", "This week in paper trading",
@@ -140,45 +142,45 @@ def _week_section(facts: dict, cur: str) -> Section:
     )
 
 
-def _vault_section(facts: dict, cur: str) -> Section:
-    vault = facts.get("vault") or {}
+def _vault_section(facts: Facts, cur: str) -> Section:
+    vault = facts["vault"]
     lines = _lines(
-        ("Losing trades", count(vault.get("losing_trades"))),
-        ("Total loss", money(vault.get("total_loss"), cur)),
-        ("Losses with a post-mortem", count(vault.get("with_post_mortem"))),
+        ("Losing trades", count(vault["losing_trades"])),
+        ("Total loss", money(vault["total_loss"], cur)),
+        ("Losses with a post-mortem", count(vault["with_post_mortem"])),
     )
-    for cl in vault.get("clusters") or []:
-        lines.append(f"Cluster '{cl.get('label')}': {count(cl.get('count'))} trades, "
-                     f"{money(cl.get('loss'), cur)}, symbols {', '.join(cl.get('symbols') or [])}")
-    worst = vault.get("worst")
+    for cl in vault["clusters"]:
+        lines.append(f"Cluster '{cl['label']}': {count(cl['count'])} trades, "
+                     f"{money(cl['loss'], cur)}, symbols {', '.join(cl['symbols'])}")
+    worst = vault["worst"]
     if worst:
-        lines.append(f"Worst symbol and cause: {worst.get('symbol')}, {worst.get('label')}, "
-                     f"{count(worst.get('count'))} trades, {money(worst.get('loss'), cur)}")
-    adjustments = facts.get("adjustments") or []
+        lines.append(f"Worst symbol and cause: {worst['symbol']}, {worst['label']}, "
+                     f"{count(worst['count'])} trades, {money(worst['loss'], cur)}")
+    adjustments = facts["adjustments"]
     for adj in adjustments:
-        lines.append(f"Adjustment ({adj.get('status')}, {pct(adj.get('confidence'), 0) or 'n/a'} confidence): "
-                     f"{adj.get('scope')}: {adj.get('change')}")
-    for note in (vault.get("notes") or [])[:3]:
-        lines.append(f"Operator note on {note.get('symbol')}: {str(note.get('note') or '')[:200]}")
+        lines.append(f"Adjustment ({adj['status']}, {pct(adj['confidence'], 0) or 'n/a'} confidence): "
+                     f"{adj['scope']}: {adj['change']}")
+    for note in vault["notes"][:3]:
+        lines.append(f"Operator note on {note['symbol']}: {(note['note'] or '')[:200]}")
 
-    losing = _value(vault.get("losing_trades")) or 0
+    losing = _value(vault["losing_trades"]) or 0
     if not losing:
         fallback = "No losing trade entered the failure vault this week."
     else:
-        parts = [f"{count(vault.get('losing_trades'))} losing trades cost {money(vault.get('total_loss'), cur, signed=False)}"
-                 f" this week; {count(vault.get('with_post_mortem')) or 0} of them have a post-mortem."]
-        clusters = sorted(vault.get("clusters") or [], key=lambda c: -(_value(c.get("count")) or 0))
+        parts = [f"{count(vault['losing_trades'])} losing trades cost {money(vault['total_loss'], cur, signed=False)}"
+                 f" this week; {count(vault['with_post_mortem']) or 0} of them have a post-mortem."]
+        clusters = sorted(vault["clusters"], key=lambda c: -(_value(c["count"]) or 0))
         if clusters:
             top = clusters[0]
-            parts.append(f"The largest cluster was {top.get('label')} with {count(top.get('count'))} trades "
-                         f"({money(top.get('loss'), cur)}).")
+            parts.append(f"The largest cluster was {top['label']} with {count(top['count'])} trades "
+                         f"({money(top['loss'], cur)}).")
         if worst:
-            parts.append(f"{worst.get('symbol')} was hit hardest: {count(worst.get('count'))} losses from "
-                         f"{str(worst.get('label')).lower()}, {money(worst.get('loss'), cur)} in total.")
+            parts.append(f"{worst['symbol']} was hit hardest: {count(worst['count'])} losses from "
+                         f"{worst['label'].lower()}, {money(worst['loss'], cur)} in total.")
         fallback = _join(parts)
     if adjustments:
         fallback += (f" Strategy adjustments on the list ({len(adjustments)}): "
-                     + "; ".join(f"{a.get('scope')}: {a.get('change')} ({a.get('status')})" for a in adjustments) + ".")
+                     + "; ".join(f"{a['scope']}: {a['change']} ({a['status']})" for a in adjustments) + ".")
     return Section(
         "vault", "Failure vault: what broke, what changed",
         "In one paragraph, explain what the losing trades have in common (the largest cluster and the "
@@ -187,17 +189,16 @@ def _vault_section(facts: dict, cur: str) -> Section:
     )
 
 
-def _news_section(facts: dict) -> Section:
-    news = facts.get("news") or []
-    traded = sorted({s.get("symbol") for b in facts.get("books") or []
-                     for s in (b.get("week") or {}).get("symbols") or [] if s.get("symbol")})
-    lines = [f"News #{n.get('rank')}: {n.get('title')} (via {n.get('source')})" for n in news[:8]]
+def _news_section(facts: Facts) -> Section:
+    news = facts["news"]
+    traded = sorted({s["symbol"] for b in facts["books"] for s in b["week"]["symbols"] if s["symbol"]})
+    lines = [f"News #{n['rank']}: {n['title']} (via {n['source']})" for n in news[:8]]
     if traded:
         lines.append(f"Symbols traded this week: {', '.join(traded)}")
     if news:
-        sources = sorted({str(n.get("source")) for n in news if n.get("source")})
+        sources = sorted({n["source"] for n in news if n["source"]})
         fallback = (f"{len(news)} items made the news list this week, from {', '.join(sources)}; "
-                    f"the top one was \u201c{news[0].get('title')}\u201d.")
+                    f"the top one was \u201c{news[0]['title']}\u201d.")
     else:
         fallback = "No news item was recorded for this week."
     return Section(
@@ -208,39 +209,39 @@ def _news_section(facts: dict) -> Section:
     )
 
 
-def _insight_section(facts: dict, cur: str) -> Section:
-    week = (facts.get("all_books") or {}).get("week") or {}
-    adjustments = sorted(facts.get("adjustments") or [], key=lambda a: -(_value(a.get("confidence")) or 0))
+def _insight_section(facts: Facts, cur: str) -> Section:
+    week = facts["all_books"]["week"]
+    adjustments = sorted(facts["adjustments"], key=lambda a: -(_value(a["confidence"]) or 0))
     lines = _lines(
-        ("Expectancy", money(week.get("expectancy"), f"{cur} per trade")),
-        ("Average win", money(week.get("avg_win"), cur)),
-        ("Average loss", money(week.get("avg_loss"), cur)),
-        ("Win rate", pct(week.get("win_rate"))),
-        ("R:R ratio", ratio(week.get("rr_ratio"))),
-        ("Profit factor", ratio(week.get("profit_factor"))),
+        ("Expectancy", money(week["expectancy"], f"{cur} per trade")),
+        ("Average win", money(week["avg_win"], cur)),
+        ("Average loss", money(week["avg_loss"], cur)),
+        ("Win rate", pct(week["win_rate"])),
+        ("R:R ratio", ratio(week["rr_ratio"])),
+        ("Profit factor", ratio(week["profit_factor"])),
     )
-    worst = (facts.get("vault") or {}).get("worst")
+    worst = facts["vault"]["worst"]
     if worst:
-        lines.append(f"Most repeated failure: {worst.get('label')} on {worst.get('symbol')}")
+        lines.append(f"Most repeated failure: {worst['label']} on {worst['symbol']}")
     if adjustments:
         a = adjustments[0]
-        lines.append(f"Highest-confidence adjustment: {a.get('change')} ({pct(a.get('confidence'), 0)}, {a.get('status')})")
+        lines.append(f"Highest-confidence adjustment: {a['change']} ({pct(a['confidence'], 0)}, {a['status']})")
 
-    expectancy = _value(week.get("expectancy"))
+    expectancy = _value(week["expectancy"])
     if expectancy is None:
         fallback = ("No trade closed this week, so the edge could not be measured. A quiet week is "
                     "still data: the filters held the bot back, and nothing was forced.")
     else:
         verdict = "covered" if expectancy >= 0 else "did not cover"
         fallback = _join([
-            f"Expectancy was {money(week.get('expectancy'), cur)} per trade.",
-            f"An average win of {money(week.get('avg_win'), cur) or 'n/a'} at a {pct(week.get('win_rate'))} win rate "
-            f"{verdict} an average loss of {money(week.get('avg_loss'), cur) or 'n/a'}.",
+            f"Expectancy was {money(week['expectancy'], cur)} per trade.",
+            f"An average win of {money(week['avg_win'], cur) or 'n/a'} at a {pct(week['win_rate'])} win rate "
+            f"{verdict} an average loss of {money(week['avg_loss'], cur) or 'n/a'}.",
         ])
     if adjustments:
         a = adjustments[0]
         fallback += (f"\n\nThe change to watch next week is the one held with the most confidence: "
-                     f"{a.get('change')} ({pct(a.get('confidence'), 0)} confidence, {a.get('status')}).")
+                     f"{a['change']} ({pct(a['confidence'], 0)} confidence, {a['status']}).")
     return Section(
         "insight", "One operating insight",
         "Give one operating lesson from this week's figures: state the lesson in one sentence, then "
@@ -249,15 +250,15 @@ def _insight_section(facts: dict, cur: str) -> Section:
     )
 
 
-def _stack_section(facts: dict, site: SiteConfig, llm: LLMConfig) -> Section:
-    stamp = facts.get("stamp") or {}
+def _stack_section(facts: Facts, site: SiteConfig, llm: LLMConfig) -> Section:
+    stamp = facts["stamp"]
     lines = [f"Stack item: {item}" for item in site.stack]
     lines.append(f"Drafting: {drafting_line(llm)}")
     if site.stack:
         fallback = "The stack behind this issue: " + "; ".join(site.stack) + "."
     else:
-        fallback = (f"This issue was compiled by publisher {stamp.get('tool_version', '')} from the trading "
-                    f"book {stamp.get('book_file', '')}.").replace("  ", " ")
+        fallback = (f"This issue was compiled by publisher {stamp['tool_version']} from the trading "
+                    f"book {stamp['book_file']}.").replace("  ", " ")
     return Section(
         "stack", "Stack and infra",
         "In two or three sentences, describe the stack that produced this issue and one trade-off it "
@@ -274,9 +275,9 @@ def drafting_line(llm: LLMConfig) -> str:
     return (f"{model} via {llm.backend}, one call per section, each under the {llm.token_ceiling}-token ceiling")
 
 
-def weekly_sections(facts: dict, site: SiteConfig, llm: LLMConfig) -> list[Section]:
+def weekly_sections(facts: Facts, site: SiteConfig, llm: LLMConfig) -> list[Section]:
     """The weekly post's prose sections, in the order of WEEKLY_SECTION_KEYS."""
-    cur = str(facts.get("currency") or "USDT")
+    cur = facts["currency"]
     return [
         _week_section(facts, cur),
         _vault_section(facts, cur),

@@ -16,13 +16,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from publisher import __version__
 from publisher.book.reader import Book, BookMeta, ClosedTrade, OpenPosition, Snapshot
 from publisher.common import figures
 from publisher.common.weeks import IsoWeek, get_zone, parse_week
 from publisher.errors import BookError, FactsError
+from publisher.facts.contract import Facts, Figure
 
 SCHEMA_VERSION = 1
 SMALL_SAMPLE = 30
@@ -425,7 +426,7 @@ def _check_book_ids(metas: dict[int, BookMeta], snap: Snapshot) -> None:
                         f"does not list (books: {', '.join(map(str, sorted(metas))) or 'none'}); add the book rows")
 
 
-def compute_facts(book: Book, week: IsoWeek | str, tz_name: str = "UTC") -> dict[str, Any]:
+def compute_facts(book: Book, week: IsoWeek | str, tz_name: str = "UTC") -> Facts:
     """The fact sheet of one ISO week (bounds in `tz_name`), read from one consistent snapshot."""
     if isinstance(week, str):
         week = parse_week(week)
@@ -434,14 +435,16 @@ def compute_facts(book: Book, week: IsoWeek | str, tz_name: str = "UTC") -> dict
     snap = book.snapshot(start, end)
     stamp = {"book_file": Path(book.path).name, "book_sha256": book.sha256(), "book_format": book.format,
              "tool_version": __version__}
-    return facts_from_snapshot(snap, week, tz_name, stamp)
+    # The sheet follows facts.schema.json (tests/facts/test_facts_schema.py) and contract.Facts follows
+    # the schema (tests/facts/test_contract.py): later stages read it through the typed contract.
+    return cast(Facts, facts_from_snapshot(snap, week, tz_name, stamp))
 
 
 # ---------------------------------------------------------------------------------------------
 # Console output
 
 
-def _show(figure: dict[str, Any] | None, digits: int = 2, sign: bool = False) -> str:
+def _show(figure: Figure | None, digits: int = 2, sign: bool = False) -> str:
     """A figure as the post shows it: publisher.common.figures is the one display formatter."""
     unit = figure.get("unit") if figure else None
     if unit == "count":
@@ -459,7 +462,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return [fmt(header), "  ".join("-" * w for w in widths), *map(fmt, rows)]
 
 
-def format_facts_table(facts: dict[str, Any]) -> str:
+def format_facts_table(facts: Facts) -> str:
     """The fact sheet as plain text for a terminal (the JSON is the contract; this is for eyes)."""
     week, stamp = facts["week"], facts["stamp"]
     blocks = [*facts["books"], facts["all_books"]]

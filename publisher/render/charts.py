@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import matplotlib
@@ -20,6 +20,9 @@ from matplotlib.dates import AutoDateLocator, DateFormatter
 from matplotlib.figure import Figure
 
 from publisher.common import figures as F
+
+if TYPE_CHECKING:
+    from publisher.facts.contract import Book, ComparisonRow, Facts
 
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 3.6, 100  # 800x360 CSS px on the site; the PNG is drawn at 2x
 MAX_BARS = 15  # more symbols than this and the labels collide; the alt text says what was left out
@@ -57,11 +60,11 @@ class Chart:
     png: Path
 
 
-def _book_label(book: dict) -> str:
+def _book_label(book: Book) -> str:
     return f"book {book['id']} ({book['name']})"
 
 
-def _curve(book: dict, facts: dict) -> list[tuple[dt.datetime, float]]:
+def _curve(book: Book, facts: Facts) -> list[tuple[dt.datetime, float]]:
     """The realized-equity steps, held flat to the end of the week so the last close has a width."""
     curve = [(dt.datetime.fromisoformat(p["t"]), float(p["equity"])) for p in book.get("equity_curve", [])]
     end = dt.datetime.fromisoformat(facts["week"]["end"])
@@ -79,14 +82,14 @@ def _drawdowns(curve: list[tuple[dt.datetime, float]]) -> list[float]:
     return out
 
 
-def _books_with_closes(facts: dict) -> list[dict]:
+def _books_with_closes(facts: Facts) -> list[Book]:
     return [b for b in facts["books"] if len(b.get("equity_curve", [])) > 1]
 
 
 # --- alt texts: every number in them is a fact-sheet figure, formatted like the post ---------------
 
 
-def _equity_alt(facts: dict) -> str:
+def _equity_alt(facts: Facts) -> str:
     parts = [
         f"{_book_label(b)} from {F.money(b['week']['equity_start'], sign=False)} to "
         f"{F.money(b['week']['equity_end'], sign=False)} "
@@ -96,12 +99,12 @@ def _equity_alt(facts: dict) -> str:
     return f"Realized equity through week {facts['week']['iso']}: " + "; ".join(parts) + "."
 
 
-def _drawdown_alt(facts: dict) -> str:
+def _drawdown_alt(facts: Facts) -> str:
     parts = [f"{_book_label(b)} {F.pct(b['week']['max_drawdown'], 2)}" for b in _books_with_closes(facts)]
     return f"Drawdown from the running equity peak in week {facts['week']['iso']}; maximum: " + ", ".join(parts) + "."
 
 
-def _comparison(facts: dict) -> tuple[list[dict], list[str], list[dict]]:
+def _comparison(facts: Facts) -> tuple[list[ComparisonRow], list[str], list[Book]]:
     """Rows of the most-traded symbols first (ties by name), the compared book ids and their books."""
     ids = [str(i) for i in facts["comparison"]["book_ids"]]
     books = {str(b["id"]): b for b in facts["books"]}
@@ -110,7 +113,7 @@ def _comparison(facts: dict) -> tuple[list[dict], list[str], list[dict]]:
     return rows, ids, [books[i] for i in ids if i in books]
 
 
-def _win_rate_alt(facts: dict) -> str:
+def _win_rate_alt(facts: Facts) -> str:
     rows, ids, books = _comparison(facts)
     names = " vs ".join(_book_label(b) for b in books)
     parts = [
@@ -121,7 +124,7 @@ def _win_rate_alt(facts: dict) -> str:
     return f"Win rate {scope}, {names}: " + "; ".join(parts) + "."
 
 
-def _vault_alt(facts: dict) -> str:
+def _vault_alt(facts: Facts) -> str:
     parts = [f"{c['label']} {F.money(c['loss'])} over {F.count(c['count'])} trades" for c in facts["vault"]["clusters"]]
     return (f"Failure-vault losses by root cause in week {facts['week']['iso']}, "
             f"total {F.money(facts['vault']['total_loss'])}: " + "; ".join(parts) + ".")
@@ -130,17 +133,17 @@ def _vault_alt(facts: dict) -> str:
 # --- drawings --------------------------------------------------------------------------------------
 
 
-def _tz(facts: dict) -> ZoneInfo:
+def _tz(facts: Facts) -> ZoneInfo:
     return ZoneInfo(facts["week"].get("timezone") or "UTC")
 
 
-def _time_axis(ax: Any, facts: dict) -> None:
+def _time_axis(ax: Any, facts: Facts) -> None:
     tz = _tz(facts)
     ax.xaxis.set_major_locator(AutoDateLocator(tz=tz, maxticks=8))
     ax.xaxis.set_major_formatter(DateFormatter("%a %d %b", tz=tz))
 
 
-def _draw_equity(ax: Any, facts: dict) -> None:
+def _draw_equity(ax: Any, facts: Facts) -> None:
     for color, book in zip(COLORS, _books_with_closes(facts), strict=False):
         times, values = zip(*_curve(book, facts), strict=True)
         ax.step(times, values, where="post", color=color, linewidth=1.8, label=_book_label(book))
@@ -149,7 +152,7 @@ def _draw_equity(ax: Any, facts: dict) -> None:
     ax.legend(loc="best", frameon=False)
 
 
-def _draw_drawdown(ax: Any, facts: dict) -> None:
+def _draw_drawdown(ax: Any, facts: Facts) -> None:
     for color, book in zip(COLORS, _books_with_closes(facts), strict=False):
         curve = _curve(book, facts)
         times = [t for t, _ in curve]
@@ -162,13 +165,13 @@ def _draw_drawdown(ax: Any, facts: dict) -> None:
     ax.legend(loc="lower left", frameon=False)
 
 
-def _draw_win_rate(ax: Any, facts: dict) -> None:
+def _draw_win_rate(ax: Any, facts: Facts) -> None:
     rows, ids, books = _comparison(facts)
     rows = rows[:MAX_BARS]
     width = 0.8 / max(len(ids), 1)
     for k, (color, book_id) in enumerate(zip(COLORS, ids, strict=False)):
         xs = [i + (k - (len(ids) - 1) / 2) * width for i in range(len(rows))]
-        heights = [F.num(row["books"].get(book_id, {}).get("win_rate")) for row in rows]
+        heights = [F.num(row["books"][book_id]["win_rate"]) if book_id in row["books"] else 0.0 for row in rows]
         label = next((_book_label(b) for b in books if str(b["id"]) == book_id), f"book {book_id}")
         ax.bar(xs, heights, width=width, color=color, label=label)
     ax.set_xticks(range(len(rows)))
@@ -180,7 +183,7 @@ def _draw_win_rate(ax: Any, facts: dict) -> None:
     ax.legend(loc="upper right", frameon=False, ncol=len(ids))
 
 
-def _draw_vault(ax: Any, facts: dict) -> None:
+def _draw_vault(ax: Any, facts: Facts) -> None:
     clusters = facts["vault"]["clusters"]
     labels = [c["label"] for c in clusters][::-1]
     losses = [abs(F.num(c["loss"])) for c in clusters][::-1]
@@ -195,9 +198,9 @@ def _draw_vault(ax: Any, facts: dict) -> None:
 class _Kind:
     name: str
     title: str
-    has_data: Callable[[dict], bool]
-    alt: Callable[[dict], str]
-    draw: Callable[[Any, dict], None]
+    has_data: Callable[[Facts], bool]
+    alt: Callable[[Facts], str]
+    draw: Callable[[Any, Facts], None]
 
 
 KINDS = (
@@ -210,12 +213,12 @@ KINDS = (
 )
 
 
-def chart_specs(facts: dict) -> list[ChartSpec]:
+def chart_specs(facts: Facts) -> list[ChartSpec]:
     """The charts this week has data for, without drawing them (the post template links these)."""
     return [ChartSpec(k.name, k.title, k.alt(facts)) for k in KINDS if k.has_data(facts)]
 
 
-def render_weekly_charts(facts: dict, out_dir: Path) -> list[Chart]:
+def render_weekly_charts(facts: Facts, out_dir: Path) -> list[Chart]:
     """Write `<name>.svg` (site) and `<name>.png` at twice the density (email) for each spec."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,9 @@ from publisher.drafting.plan import WEEKLY_SECTION_KEYS
 from publisher.errors import ConfigError
 from publisher.render.charts import chart_specs
 from publisher.render.markdown import template_env
+
+if TYPE_CHECKING:
+    from publisher.facts.contract import Facts
 
 TEMPLATE = "weekly.md.j2"
 
@@ -58,7 +61,7 @@ def _markdown_env(config: Config) -> jinja2.Environment:
     return env
 
 
-def weekly_title(facts: dict, config: Config) -> str:
+def weekly_title(facts: Facts, config: Config) -> str:
     week = facts["week"]
     try:
         return config.site.weekly_title.format(site=config.site.title, iso_year=week["iso_year"],
@@ -70,20 +73,20 @@ def weekly_title(facts: dict, config: Config) -> str:
         ) from None
 
 
-def weekly_slug(facts: dict) -> str:
+def weekly_slug(facts: Facts) -> str:
     return f"weekly-{facts['week']['iso'].lower()}"
 
 
-def week_end(facts: dict, timezone: str) -> dt.datetime:
+def week_end(facts: Facts, timezone: str) -> dt.datetime:
     """The post's date: the instant the week ended, shown in the site's timezone."""
     return dt.datetime.fromisoformat(facts["week"]["end"]).astimezone(ZoneInfo(timezone))
 
 
-def is_quiet(facts: dict) -> bool:
+def is_quiet(facts: Facts) -> bool:
     return not F.num(facts["all_books"]["week"]["round_trips"])
 
 
-def description(facts: dict) -> str:
+def description(facts: Facts) -> str:
     """One factual line for listings, feeds and social cards."""
     week, books = facts["all_books"]["week"], len(facts["books"])
     where = f"across {books} book{'s' if books != 1 else ''}"
@@ -101,7 +104,7 @@ def _prose(draft: dict) -> dict[str, str]:
     return texts
 
 
-def render_weekly_markdown(facts: dict, draft: dict, config: Config) -> tuple[dict, str]:
+def render_weekly_markdown(facts: Facts, draft: dict, config: Config) -> tuple[dict, str]:
     """(front matter, Markdown body) of the weekly post; status is always `draft` here."""
     site = config.site
     meta: dict[str, Any] = {
