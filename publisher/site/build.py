@@ -95,6 +95,7 @@ def _build(config: Config, include_drafts: bool, progress: Progress | None) -> B
         with stage("reuse unchanged posts"):
             pending = pages.prepare()
         with stage(f"render {len(pending)} new or changed posts, indexes, tags, sitemap"), failing("rendering posts"):
+            pages.preload(pending)
             pages.collect(pending, map_forked(pages.render, pending, meanwhile=site_pages))
             DevtoExports(context).for_reused(context.published)
         with stage("feeds"), failing("writing feeds"):

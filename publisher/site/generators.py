@@ -173,6 +173,14 @@ class Posts:
                     pending.append(post)
         return pending
 
+    def preload(self, pending: list[Post]) -> None:
+        """Import what rendering needs once, here, before the fork: each worker would otherwise
+        import it again (feedgen, lxml and libyaml for the exports; matplotlib for charts)."""
+        if any(post.status != "draft" for post in pending):
+            import publisher.site.devto  # noqa: F401
+        if any(post.facts_path is not None for post in pending):
+            import publisher.render.charts  # noqa: F401
+
     def render(self, post: Post) -> RenderedPost:
         """Runs in a worker: the post's HTML body, page and export; any failure names the post."""
         try:
