@@ -20,6 +20,7 @@ from matplotlib.dates import AutoDateLocator, DateFormatter
 from matplotlib.figure import Figure
 
 from publisher.common import figures as F
+from publisher.common.sanitize import chart_label
 
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 3.6, 100  # 800x360 CSS px on the site; the PNG is drawn at 2x
 MAX_BARS = 15  # more symbols than this and the labels collide; the alt text says what was left out
@@ -35,6 +36,8 @@ STYLE = {
     "grid.color": "#e5e7eb",
     "axes.axisbelow": True,
     "path.simplify": False,
+    "text.parse_math": False,  # a `$...$` pair in a symbol or a name is text, not mathtext
+    "text.usetex": False,
 }
 SVG_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
 PNG_METADATA = {"Software": None}
@@ -58,7 +61,7 @@ class Chart:
 
 
 def _book_label(book: dict) -> str:
-    return f"book {book['id']} ({book['name']})"
+    return f"book {book['id']} ({chart_label(book['name'])})"
 
 
 def _curve(book: dict, facts: dict) -> list[tuple[dt.datetime, float]]:
@@ -114,7 +117,7 @@ def _win_rate_alt(facts: dict) -> str:
     rows, ids, books = _comparison(facts)
     names = " vs ".join(_book_label(b) for b in books)
     parts = [
-        f"{row['symbol']} " + " vs ".join(F.pct(row["books"][i]["win_rate"]) for i in ids if i in row["books"])
+        f"{chart_label(row['symbol'])} " + " vs ".join(F.pct(row["books"][i]["win_rate"]) for i in ids if i in row["books"])
         for row in rows[:MAX_BARS]
     ]
     scope = f"of the {MAX_BARS} most traded of {len(rows)} symbols" if len(rows) > MAX_BARS else "by symbol"
@@ -122,7 +125,7 @@ def _win_rate_alt(facts: dict) -> str:
 
 
 def _vault_alt(facts: dict) -> str:
-    parts = [f"{c['label']} {F.money(c['loss'])} over {F.count(c['count'])} trades" for c in facts["vault"]["clusters"]]
+    parts = [f"{chart_label(c['label'])} {F.money(c['loss'])} over {F.count(c['count'])} trades" for c in facts["vault"]["clusters"]]
     return (f"Failure-vault losses by root cause in week {facts['week']['iso']}, "
             f"total {F.money(facts['vault']['total_loss'])}: " + "; ".join(parts) + ".")
 
@@ -144,7 +147,7 @@ def _draw_equity(ax: Any, facts: dict) -> None:
     for color, book in zip(COLORS, _books_with_closes(facts), strict=False):
         times, values = zip(*_curve(book, facts), strict=True)
         ax.step(times, values, where="post", color=color, linewidth=1.8, label=_book_label(book))
-    ax.set_ylabel(f"Realized equity ({facts['currency']})")
+    ax.set_ylabel(f"Realized equity ({chart_label(facts['currency'], 12)})")
     _time_axis(ax, facts)
     ax.legend(loc="best", frameon=False)
 
@@ -172,7 +175,7 @@ def _draw_win_rate(ax: Any, facts: dict) -> None:
         label = next((_book_label(b) for b in books if str(b["id"]) == book_id), f"book {book_id}")
         ax.bar(xs, heights, width=width, color=color, label=label)
     ax.set_xticks(range(len(rows)))
-    ax.set_xticklabels([row["symbol"] for row in rows], rotation=30 if len(rows) > 6 else 0, ha="right" if len(rows) > 6 else "center")
+    ax.set_xticklabels([chart_label(row["symbol"], 24) for row in rows], rotation=30 if len(rows) > 6 else 0, ha="right" if len(rows) > 6 else "center")
     ax.set_ylim(0, 118)  # headroom so the legend never covers a 100% bar
     ax.set_yticks(range(0, 101, 20))
     ax.set_ylabel("Win rate (%)")
@@ -182,11 +185,12 @@ def _draw_win_rate(ax: Any, facts: dict) -> None:
 
 def _draw_vault(ax: Any, facts: dict) -> None:
     clusters = facts["vault"]["clusters"]
-    labels = [c["label"] for c in clusters][::-1]
+    labels = [chart_label(c["label"], 40) for c in clusters][::-1]
     losses = [abs(F.num(c["loss"])) for c in clusters][::-1]
-    bars = ax.barh(labels, losses, color="#dc2626")
+    bars = ax.barh(range(len(labels)), losses, color="#dc2626")  # positions: equal labels stay two bars
+    ax.set_yticks(range(len(labels)), labels)
     ax.bar_label(bars, labels=[F.money(c["loss"]) for c in clusters][::-1], padding=4)
-    ax.set_xlabel(f"Loss ({facts['currency']})")
+    ax.set_xlabel(f"Loss ({chart_label(facts['currency'], 12)})")
     ax.set_xlim(0, max(losses) * 1.25 if losses and max(losses) > 0 else 1)
     ax.grid(axis="y", visible=False)
 
