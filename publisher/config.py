@@ -40,6 +40,7 @@ class BookConfig:
     path: str = "book.sqlite"
     format: str = "auto"  # auto | native | freqtrade | mapped
     mapping: dict[str, Any] = field(default_factory=dict)
+    query_timeout: float = 60.0  # seconds any one query of the book may run (0: no limit)
 
 
 @dataclass

@@ -17,6 +17,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -92,6 +93,33 @@ CREATE INDEX IF NOT EXISTS news_items_at ON news_items(published_at);
 TIMESTAMP_FORMATS = ("iso", "epoch_s", "epoch_ms")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+# Epoch seconds a date can hold in every time zone (0001-01-02 to 9999-12-30 UTC): a timestamp in
+# the year 0000 (which SQLite accepts) or past 9999 is refused as unreadable, naming the row.
+_TS_RANGE = (dt.datetime(1, 1, 2, tzinfo=dt.UTC).timestamp(), dt.datetime(9999, 12, 30, tzinfo=dt.UTC).timestamp())
+
+
+class QueryClock:
+    """SQLite progress handler giving each query `limit` seconds, so a mapped SQL that never ends
+    (a recursive CTE, a cross join of cross joins) is interrupted instead of spinning forever."""
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self.deadline = float("inf")
+        self.expired = False
+
+    def start(self) -> None:
+        self.deadline = time.monotonic() + self.limit if self.limit > 0 else float("inf")
+        self.expired = False
+
+    def __call__(self) -> int:
+        if time.monotonic() > self.deadline:
+            self.expired = True
+            return 1  # SQLite aborts the statement with "interrupted"
+        return 0
+
+
+def _readable_ts(ts: float | None) -> bool:
+    return ts is not None and _TS_RANGE[0] <= ts <= _TS_RANGE[1]
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 # Logical tables: column -> default SQL expression when a mapping leaves it out (None: required).
@@ -543,9 +571,11 @@ class FactsCache:
 class Book:
     """A read-only connection to one book file plus its layout."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, layout: Layout, cache_dir: Path | None = None) -> None:
+    def __init__(self, path: Path, conn: sqlite3.Connection, layout: Layout, cache_dir: Path | None = None,
+                 clock: QueryClock | None = None) -> None:
         self.path = path
         self.conn = conn
+        self.clock = clock
         self.layout = layout
         self._sha: str | None = None
         self._sha_thread: threading.Thread | None = None
@@ -592,9 +622,13 @@ class Book:
     # -- queries --------------------------------------------------------------------------------
 
     def _run(self, sql: str, params: Mapping[str, Any] | tuple = (), what: str = "") -> list[tuple]:
+        if self.clock is not None:
+            self.clock.start()
         try:
             return self.conn.execute(sql, params).fetchall()
         except sqlite3.DatabaseError as exc:
+            if self.clock is not None and self.clock.expired:
+                raise _timeout_error(self.path, self.clock, what) from None
             raise _database_error(self.path, exc, what) from None
 
     def _source(self, logical: str) -> Source | None:
@@ -760,7 +794,7 @@ class Book:
             {"lo": _bound(end, fmt, slack_days=-1), "hi": _bound(end, fmt, slack_days=1)}, trades.label)
         positions = []
         for r in rows:
-            if r[9] is None:
+            if not _readable_ts(r[9]):
                 self._bad_timestamp(trades, "opened_at", r[0], r[8])
             if r[10] is not None and r[11] is None:
                 self._bad_timestamp(trades, "closed_at", r[0], r[10])
@@ -792,7 +826,7 @@ class Book:
             {"lo": _bound(start, fmt, -1), "hi": _bound(end, fmt, 1), "s": start_ts, "e": end_ts}, vault.label)
         found: dict[int, PostMortem] = {}
         for r in rows:
-            if r[4] is None:
+            if not _readable_ts(r[4]):
                 self._bad_timestamp(vault, "created_at", r[0], r[3])
             found[int(r[0])] = PostMortem(int(r[0]), _text(r[1]) or "unclassified", _text(r[2]), round(r[4], 3))
         return found
@@ -885,9 +919,19 @@ def _check_number(src: Source, column: str, value: Any, row_id: Any, integer: bo
                     f"found {found}; fix the row or {src.where_hint(column)}")
 
 
+def _timeout_error(path: Path, clock: QueryClock, what: str) -> BookError:
+    return BookError(f"{path}: reading {what or 'the book'} took longer than [book] query_timeout = {clock.limit:g} s "
+                     "and was stopped; simplify that table's sql in [book.mapping] or raise query_timeout")
+
+
 def _database_error(path: Path, exc: sqlite3.DatabaseError, what: str) -> BookError:
     message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     lowered = message.lower()
+    journal = Path(f"{path}-journal")
+    if "readonly" in lowered and journal.is_file() and journal.stat().st_size > 0:
+        return BookError(f"{path}: a hot journal ({journal.name}) left by a writer that crashed mid-transaction must be "
+                         "rolled back before the book can be read, and this tool never writes; open the book once "
+                         "with the bot or the sqlite3 shell (which rolls it back), then retry")
     if "locked" in lowered or "busy" in lowered:
         return BookError(f"{path}: the book is locked by another process (SQLite: {message}); retry, or switch "
                          "the bot to WAL mode (PRAGMA journal_mode=WAL) so readers never wait")
@@ -903,6 +947,8 @@ def _validate_file(path: Path) -> None:
                         "(or create a demo with 'publish demo-book')")
     if path.is_dir():
         raise BookError(f"{path}: is a directory, not a SQLite book file")
+    if not path.is_file():  # a FIFO, socket or device: opening it could block forever
+        raise BookError(f"{path}: is not a regular file (a pipe, socket or device); point [book] path at the SQLite file")
     try:
         with open(path, "rb") as handle:
             head = handle.read(16)
@@ -912,11 +958,14 @@ def _validate_file(path: Path) -> None:
         raise BookError(f"{path}: not a SQLite database (the file does not start with the SQLite header)")
 
 
-def connect_read_only(path: Path, timeout: float = 5.0) -> sqlite3.Connection:
+def connect_read_only(path: Path, timeout: float = 5.0, clock: QueryClock | None = None) -> sqlite3.Connection:
     """`mode=ro` URI: SQLite refuses every write; in WAL mode readers never block the writer."""
     uri = "file:" + urllib.parse.quote(str(Path(path).resolve())) + "?mode=ro"
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None, check_same_thread=False)
+        if clock is not None:
+            conn.set_progress_handler(clock, 10_000)
+            clock.start()
         conn.execute("PRAGMA query_only = ON")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as exc:
@@ -935,13 +984,17 @@ def open_book(path: str | Path, config: BookConfig | None = None, timeout: float
     path = Path(path)
     config = config or BookConfig(path=str(path))
     _validate_file(path)
-    conn = connect_read_only(path, timeout)
+    clock = QueryClock(config.query_timeout)
+    conn = connect_read_only(path, timeout, clock)
     try:
         try:
+            clock.start()
             layout = detect_layout(conn, path, config)
         except sqlite3.DatabaseError as exc:
+            if clock.expired:
+                raise _timeout_error(path, clock, "the table list") from None
             raise _database_error(path, exc, "the table list") from None
-        book = Book(path, conn, layout, cache_dir)
+        book = Book(path, conn, layout, cache_dir, clock)
         yield book
         book.save_cache()
     finally:
