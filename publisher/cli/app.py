@@ -48,7 +48,7 @@ def _write_crash_log(ctx: click.Context) -> Path:
     return path
 
 
-@click.group(cls=PublishGroup, context_settings={"auto_envvar_prefix": "PUBLISHER", "help_option_names": ["-h", "--help"]})
+@click.group(cls=PublishGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-C", "--project", "root", type=click.Path(file_okay=False, path_type=Path), default=".",
               show_default=True, help="Site project folder (holds publisher.toml, content/, site/).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
