@@ -128,10 +128,16 @@ def run_weekly(
 
     result.published = _read_post(post_path)[0].get("status") == "published"
 
+    from publisher.errors import NothingToBuild
     from publisher.site.build import build_site
 
-    result.build = build_site(config, progress=progress)
-    result.warnings += result.build.warnings
+    try:
+        result.build = build_site(config, progress=progress)
+        result.warnings += result.build.warnings
+    except NothingToBuild:
+        if result.published:
+            raise
+        result.build = None  # a first draft and nothing published yet: no site to build, not a failure
 
     if push:
         from publisher.ops.deploy import deploy_site

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from publisher import __version__
+from publisher.common.sanitize import terminal_text
 from publisher.config import Config, load_config
 from publisher.errors import PublisherError
 
@@ -22,15 +23,31 @@ class PublishGroup(click.Group):
         try:
             return super().invoke(ctx)
         except PublisherError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {_one_line(exc)}", err=True)
             sys.exit(1)
         except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
             raise
+        except OSError as exc:
+            if exc.filename is None:
+                return self._crash(ctx, exc)
+            what = exc.strerror or type(exc).__name__
+            click.echo(f"error: {_one_line(exc.filename)}: {what}; check that the folder exists and you may write "
+                       "there (permissions, disk space, a read-only mount)", err=True)
+            sys.exit(1)
         except Exception as exc:  # the last line of defence: never a bare traceback
-            log = _write_crash_log(ctx)
-            summary = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-            click.echo(f"error: unexpected failure ({summary}); traceback in {log}", err=True)
-            sys.exit(2)
+            return self._crash(ctx, exc)
+
+    @staticmethod
+    def _crash(ctx: click.Context, exc: BaseException) -> Any:
+        log = _write_crash_log(ctx)
+        summary = terminal_text(f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
+        click.echo(f"error: unexpected failure ({summary}); traceback in {log}", err=True)
+        sys.exit(2)
+
+
+def _one_line(value: object) -> str:
+    """An error as the one line the CLI prints: no terminal escapes, line breaks folded."""
+    return " ".join(terminal_text(value).split())
 
 
 def _write_crash_log(ctx: click.Context) -> Path:

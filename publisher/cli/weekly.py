@@ -9,6 +9,7 @@ import click
 
 from publisher.cli.app import book_option, get_config, main, week_option
 from publisher.common.progress import Progress
+from publisher.common.sanitize import terminal_text
 
 if TYPE_CHECKING:
     from publisher.weekly import WeeklyResult
@@ -39,7 +40,7 @@ def weekly(ctx: click.Context, week: str | None, book_path: Path | None, publish
 def _summary(result: WeeklyResult) -> None:
     echo = click.echo
     echo("")
-    echo(result.headline)
+    echo(terminal_text(result.headline))
     actions = {
         "written": "post drafted",
         "regenerated": f"post regenerated (backup: {result.backup_path})",
@@ -53,9 +54,11 @@ def _summary(result: WeeklyResult) -> None:
         echo(f"  wrote {path}")
     if result.build is not None:
         echo(f"  site: {result.build.out_dir / 'index.html'}")
+    elif result.post_path is not None and not result.published:
+        echo("  site: not built yet (no published post; 'publish serve' shows drafts)")
     if result.deploy is not None:
         echo(f"  deploy: {result.deploy.summary}")
     for warning in result.warnings:
-        echo(f"  warning: {warning}")
+        echo(f"  warning: {terminal_text(warning)}")
     if not result.published:
         echo("next: read the post, edit it if you like (your edits are kept), then 'publish weekly --publish --push'")

@@ -42,7 +42,7 @@ from publisher.common.bundled import bundled_path
 from publisher.common.figures import figures_hash
 from publisher.common.fsutil import atomic_write_text, fsync_dir
 from publisher.common.sanitize import safe_url
-from publisher.errors import BuildError, PublisherError
+from publisher.errors import BuildError, NothingToBuild, PublisherError
 from publisher.render.markdown import highlight_css, render_post_html, template_env
 from publisher.site.content import Post, load_posts
 
@@ -584,7 +584,7 @@ def build_site(config: Config, *, include_drafts: bool = False, progress: Progre
         if not include_drafts:
             posts = [p for p in posts if p.status != "draft"]
         if not posts:
-            raise BuildError(f"{config.content_dir}: no published posts to build (drafts are built only with --drafts); the previous site is unchanged")
+            raise NothingToBuild(f"{config.content_dir}: no published posts to build (drafts are built only with --drafts); the previous site is unchanged")
         published = [p for p in posts if p.status != "draft"]
         cache = _Cache(config, environment_hash(config, include_drafts))
         site_dir.parent.mkdir(parents=True, exist_ok=True)
