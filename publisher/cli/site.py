@@ -8,6 +8,7 @@ import click
 
 from publisher.cli.app import get_config, main
 from publisher.common.progress import Progress
+from publisher.common.sanitize import terminal_text
 
 
 @main.command("build")
@@ -32,7 +33,7 @@ def build_cmd(ctx: click.Context, drafts: bool) -> None:
     if result.devto_paths:
         click.echo(f"dev.to exports: {len(result.devto_paths)} in {config.root / 'exports' / 'devto'}")
     for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {terminal_text(warning)}", err=True)
 
 
 # ---- dev.to export command (issue 3b) goes below this line ----

@@ -71,6 +71,8 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 # Everything a terminal interprets (C0 but tab/newline, DEL, C1 incl. CSI/OSC introducers) plus bidi.
 _TERMINAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# What json.dumps(ensure_ascii=False) writes raw though a terminal acts on it (C0 is already escaped).
+_JSON_RAW_CONTROL = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # CommonMark backslash escapes (`javascript\:`) are decoded in link destinations, like entities.
 _MD_BACKSLASH = re.compile(r"\\([!-/:-@\[-`{-~])")
 MAX_LABEL = 60  # characters of a chart label (symbol, book name, root cause); the rest becomes "…"
@@ -95,6 +97,11 @@ def strip_bidi_controls(text: str) -> str:
 def terminal_text(text: object) -> str:
     """Text safe to print to a terminal or a log: no escape sequences, no bidi controls."""
     return _TERMINAL.sub("", "" if text is None else str(text))
+
+
+def json_terminal_safe(text: str) -> str:
+    """JSON to print: the C1 and bidi controls JSON leaves raw become \\uXXXX escapes (same data)."""
+    return _JSON_RAW_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def chart_label(text: object, limit: int = MAX_LABEL) -> str:
