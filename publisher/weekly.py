@@ -72,6 +72,7 @@ def run_weekly(
     force: bool = False,
     now: dt.datetime | None = None,
     progress: Progress | None = None,
+    use_cache: bool = True,
 ) -> WeeklyResult:
     progress = progress or Progress()
     tz = config.site.timezone
@@ -80,7 +81,7 @@ def run_weekly(
     post_path, facts_path, draft_path = weekly_paths(config, iso_week)
 
     with progress.stage(f"facts {iso_week}"), open_book(
-        config.path(config.book.path), config.book, cache_dir=config.state_dir / "cache"
+        config.path(config.book.path), config.book, cache_dir=config.state_dir / "cache" if use_cache else None
     ) as book:
         facts = compute_facts(book, iso_week, tz)
     result = WeeklyResult(week=str(iso_week), action="", headline=headline(facts),
