@@ -61,7 +61,8 @@ def _write_crash_log(ctx: click.Context) -> Path:
 
         log_dir = Path(tempfile.gettempdir())
     path = log_dir / f"crash-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}.log"
-    path.write_text(f"publish {__version__} {' '.join(sys.argv)}\n{traceback.format_exc()}", encoding="utf-8")
+    text = f"publish {__version__} {' '.join(sys.argv)}\n{traceback.format_exc()}"
+    path.write_text(terminal_text(text), encoding="utf-8")  # read with cat/less: no escape sequences
     return path
 
 

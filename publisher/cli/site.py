@@ -54,7 +54,7 @@ def devto_cmd(ctx: click.Context, post: str, out: str | None) -> None:
     config = get_config(ctx)
     text = export_post(find_post(config, post), config)
     if out is None:
-        click.echo(text, nl=False)
+        click.echo(terminal_text(text), nl=False)  # to a terminal: no escape sequences from the post
     else:
         atomic_write_text(Path(out), text)
         click.echo(f"dev.to export: {out}", err=True)

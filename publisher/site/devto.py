@@ -94,9 +94,9 @@ def devto_front_matter(post: Post, config: Config) -> dict:
         "published": False,
         "description": post.description,
         "tags": ", ".join(devto_tags(post.tags)),
-        "canonical_url": post.canonical_url or post_url(post, config),
+        "canonical_url": safe_url(post.canonical_url) or post_url(post, config),
     }
-    if post.cover_image:
+    if post.cover_image and safe_url(post.cover_image):  # the one URL policy, as on the site
         meta["cover_image"] = urljoin(site_url(config), post.cover_image)
     if post.series:
         meta["series"] = post.series
