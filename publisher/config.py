@@ -40,6 +40,7 @@ class BookConfig:
     path: str = "book.sqlite"
     format: str = "auto"  # auto | native | freqtrade | mapped
     mapping: dict[str, Any] = field(default_factory=dict)
+    query_timeout: float = 60.0  # seconds any one query of the book may run (0: no limit)
 
 
 @dataclass
@@ -177,6 +178,10 @@ def _apply(section_obj: Any, key: str, value: Any, where: str) -> None:
 
 
 ENV_ALIASES = {"PUBLISHER_BOOK": ("book", "path"), "PUBLISHER_LLM": ("llm", "backend")}
+# Variables read outside the config (documented in README.md): the model store, OpenBLAS on/off.
+OTHER_ENV = ("PUBLISHER_MODELS_DIR", "PUBLISHER_OPENBLAS")
+# The placeholders [site] weekly_title may use; named fields only, no attribute or index lookups.
+WEEKLY_TITLE_FIELDS = ("site", "iso_year", "week", "iso")
 
 
 def load_config(
@@ -216,11 +221,18 @@ def load_config(
     for name, (section, key) in ENV_ALIASES.items():
         if env.get(name):
             _apply(getattr(cfg, section), key, env[name], f"environment {name}")
+    known = set(ENV_ALIASES) | set(OTHER_ENV)
     for section in SECTIONS:
         for f in dataclasses.fields(SECTIONS[section]):
             name = f"{ENV_PREFIX}{section.upper()}_{f.name.upper()}"
+            known.add(name)
             if name in env and f.name != "mapping":
                 _apply(getattr(cfg, section), f.name, env[name], f"environment {name}")
+    for name in sorted(env):  # e.g. PUBLISHER_WEEKLY_FORCE: flags are options, never environment variables
+        section = name.removeprefix(ENV_PREFIX).split("_", 1)[0].lower()
+        if name.startswith(ENV_PREFIX) and name not in known and section in SECTIONS:
+            raise ConfigError(f"environment {name}: not a config key ({ENV_PREFIX}<SECTION>_<KEY> of publisher.toml); "
+                              "command flags such as --force or --push are options only: unset it")
 
     for dotted, value in (overrides or {}).items():
         if value is None:
@@ -233,7 +245,37 @@ def load_config(
     return cfg
 
 
+def _check_format(template: str, fields: tuple[str, ...], where: str) -> None:
+    """A str.format template with named fields only: `{site.__class__}` or `{0}` would print internals."""
+    import string
+
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ConfigError(f"{where} = {template!r}: {exc}; use {{{'}, {'.join(fields)}}}") from None
+    for _, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if name not in fields or conversion or (spec and "{" in spec):
+            raise ConfigError(f"{where} = {template!r}: placeholder {{{name}}} is not allowed; use only "
+                              + ", ".join(f"{{{f}}}" for f in fields) + " (with a format such as {week:02d})")
+
+
+def _at_least(value: float, low: float, where: str) -> None:
+    if not (value >= low and value != float("inf")):
+        raise ConfigError(f"{where} = {value!r}: must be a number of at least {low:g}")
+
+
 def _validate(cfg: Config) -> None:
+    _check_format(cfg.site.weekly_title, WEEKLY_TITLE_FIELDS, "[site] weekly_title")
+    _at_least(cfg.feed.limit, 1, "[feed] limit")
+    _at_least(cfg.feed.max_bytes, 1, "[feed] max_bytes")
+    _at_least(cfg.site.posts_per_page, 1, "[site] posts_per_page")
+    _at_least(cfg.llm.token_ceiling, 1, "[llm] token_ceiling")
+    _at_least(cfg.llm.max_tokens, 0, "[llm] max_tokens")
+    _at_least(cfg.llm.timeout, 0.001, "[llm] timeout")
+    _at_least(cfg.llm.retries, 0, "[llm] retries")
+    _at_least(cfg.book.query_timeout, 0, "[book] query_timeout")
     if cfg.llm.backend not in ("mlx", "openai", "none"):
         raise ConfigError(f"[llm] backend = {cfg.llm.backend!r}: choose mlx, openai or none")
     if cfg.llm.max_tokens and cfg.llm.max_tokens >= cfg.llm.token_ceiling:

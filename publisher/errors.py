@@ -40,5 +40,9 @@ class BuildError(PublisherError):
     pass
 
 
+class NothingToBuild(BuildError):
+    """No published post yet: a first draft is not a failure of `publish weekly`."""
+
+
 class DeployError(PublisherError):
     pass

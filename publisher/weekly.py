@@ -75,6 +75,7 @@ def run_weekly(
     force: bool = False,
     now: dt.datetime | None = None,
     progress: Progress | None = None,
+    use_cache: bool = True,
 ) -> WeeklyResult:
     progress = progress or Progress()
     tz = config.site.timezone
@@ -83,7 +84,7 @@ def run_weekly(
     post_path, facts_path, draft_path = weekly_paths(config, iso_week)
 
     with progress.stage(f"facts {iso_week}"), open_book(
-        config.path(config.book.path), config.book, cache_dir=config.state_dir / "cache"
+        config.path(config.book.path), config.book, cache_dir=config.state_dir / "cache" if use_cache else None
     ) as book:
         facts = compute_facts(book, iso_week, tz)
     result = WeeklyResult(week=str(iso_week), action="", headline=headline(facts),
@@ -132,10 +133,16 @@ def run_weekly(
     written = _read_post(post_path)
     result.published = written is not None and written[0].get("status") == "published"
 
+    from publisher.errors import NothingToBuild
     from publisher.site.build import build_site
 
-    result.build = build_site(config, progress=progress)
-    result.warnings += result.build.warnings
+    try:
+        result.build = build_site(config, progress=progress)
+        result.warnings += result.build.warnings
+    except NothingToBuild:
+        if result.published:
+            raise
+        result.build = None  # a first draft and nothing published yet: no site to build, not a failure
 
     if push:
         from publisher.ops.deploy import deploy_site

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,35 @@ def test_environment_variables_reach_the_commands(tmp_path: Path) -> None:
                            env={**env, "PUBLISHER_SITE_TIMEZONE": "Mars/Olympus"})
     assert result.exit_code == 1
     assert result.output == "error: [site] timezone = 'Mars/Olympus' is not an IANA timezone (e.g. UTC, Europe/Paris)\n"
+
+
+def test_environment_variables_are_config_keys_only(tmp_path: Path) -> None:
+    """Command flags are never environment variables: PUBLISHER_WEEKLY_FORCE is refused, not obeyed."""
+    for name in ("PUBLISHER_WEEKLY_FORCE", "PUBLISHER_WEEKLY_PUSH", "PUBLISHER_DEPLOY_FORCEFULLY"):
+        with pytest.raises(ConfigError, match=name):
+            load_config(tmp_path, environ={name: "1"})
+    config = load_config(tmp_path, environ={"PUBLISHER_DEPLOY_FORCE": "1", "PUBLISHER_MODELS_DIR": "/x",
+                                            "PUBLISHER_BUILD_DRAFTS": "1"})
+    assert config.deploy.force is True  # a real key of [deploy]; unrelated PUBLISHER_* names are not ours
+
+
+@pytest.mark.parametrize(("env", "key"), [
+    ({"PUBLISHER_FEED_LIMIT": "-1"}, "[feed] limit"),
+    ({"PUBLISHER_FEED_LIMIT": "0"}, "[feed] limit"),
+    ({"PUBLISHER_SITE_POSTS_PER_PAGE": "0"}, "[site] posts_per_page"),
+    ({"PUBLISHER_LLM_TIMEOUT": "-5"}, "[llm] timeout"),
+    ({"PUBLISHER_BOOK_QUERY_TIMEOUT": "nan"}, "[book] query_timeout"),
+    ({"PUBLISHER_SITE_WEEKLY_TITLE": "{site.__class__.__mro__}"}, "weekly_title"),
+    ({"PUBLISHER_SITE_WEEKLY_TITLE": "{0}"}, "weekly_title"),
+    ({"PUBLISHER_SITE_WEEKLY_TITLE": "{week!r}"}, "weekly_title"),
+    ({"PUBLISHER_SITE_WEEKLY_TITLE": "{iso:{site}}"}, "weekly_title"),
+    ({"PUBLISHER_SITE_WEEKLY_TITLE": "{unclosed"}, "weekly_title"),
+])
+def test_config_values_are_validated(tmp_path: Path, env: dict[str, str], key: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(key)):
+        load_config(tmp_path, environ=env)
+
+
+def test_a_weekly_title_with_named_fields_and_formats_is_fine(tmp_path: Path) -> None:
+    title = "{site} · {iso_year}-W{week:02d} ({iso})"
+    assert load_config(tmp_path, environ={"PUBLISHER_SITE_WEEKLY_TITLE": title}).site.weekly_title == title

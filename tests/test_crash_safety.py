@@ -69,7 +69,7 @@ def kill_after(proc: subprocess.Popen, delay: float) -> bool:
         return True
 
 
-def kill_when(proc: subprocess.Popen, event: Callable[[], bool], timeout: float = 60.0) -> bool:
+def kill_when(proc: subprocess.Popen, event: Callable[[], bool], timeout: float = 600.0) -> bool:
     """SIGKILL as soon as `event()` holds; True if the process was still running then."""
     deadline = time.monotonic() + timeout
     while proc.poll() is None:
@@ -106,7 +106,7 @@ def delays(rng: random.Random, full: float, n: int, low: float, high: float) -> 
 def timed(root: Path, *args: str) -> float:
     start = time.perf_counter()
     proc = spawn(root, *args)
-    assert proc.wait(timeout=120) == 0
+    assert proc.wait(timeout=600) == 0  # a safety net, not a speed bound
     return time.perf_counter() - start
 
 

@@ -117,6 +117,13 @@ def test_a_year_below_1000_round_trips() -> None:
     assert str(parse_week("0999-W01")) == "0999-W01"
 
 
+def test_the_first_week_of_year_one_is_refused_with_its_name() -> None:
+    """0001-W01 starts on the first date there is: its previous week (history, comparisons) cannot exist."""
+    with pytest.raises(WeekError, match="'0001-W01'"):
+        parse_week("0001-W01")
+    assert str(parse_week("0001-W02")) == "0001-W02"
+
+
 @given(st.text(max_size=20))
 def test_any_week_string_parses_to_a_round_tripping_week_or_a_config_error(text: str) -> None:
     """Anything else: a ConfigError (WeekError) that quotes the input, or a week that re-parses to itself."""
@@ -136,7 +143,7 @@ def test_week_numbers_outside_the_year_are_config_errors(year: int, number: int)
     except ValueError:  # year 0
         last = 0
     text = f"{year:04d}-W{number:02d}"
-    if 1 <= number <= last:
+    if 1 <= number <= last and (year, number) != (1, 1):  # 0001-W01 has no day before it (see below)
         assert parse_week(text) == IsoWeek(year, number)
     else:
         with pytest.raises(ConfigError):

@@ -7,6 +7,7 @@ culprit, or a safe and correct render. See the module docstring of hostile.cases
 from __future__ import annotations
 
 import json
+import re
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -20,8 +21,13 @@ from publisher.cli import main
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "reliability.md"
 
 
-def invoke(root: Path, args: tuple[str, ...]) -> Result:
-    return CliRunner().invoke(main, ["-C", str(root), *args], env=CLEAN_ENV)
+def invoke(root: Path, args: tuple[str, ...], env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(main, ["-C", str(root), *args], env={**CLEAN_ENV, **(env or {})})
+
+
+# What a terminal acts on (ESC starts OSC/CSI sequences, BEL ends them, 0x9B is the 8-bit CSI) and the
+# bidi controls that reorder a line: none may reach the user's terminal, whatever the book holds.
+TERMINAL_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def tail(output: str, lines: int = 6) -> str:
@@ -50,7 +56,7 @@ def strict_json(text: str) -> dict:
 
 def load_facts(root: Path, case: Case, result: Result) -> dict | None:
     if case.command[0] == "facts":
-        return strict_json(result.stdout)
+        return strict_json(result.stdout) if "--json" in case.command else None
     path = root / "content" / "weekly" / f"{WEEK}.facts.json"
     return strict_json(path.read_text("utf-8")) if path.exists() else None
 
@@ -73,10 +79,12 @@ def assert_safe(root: Path, case: Case, result: Result) -> None:
     assert result.exit_code == 0, tail(result.output)
     assert "Traceback" not in result.output
     site = root / "site"
-    if case.command[0] != "facts":
+    if case.builds_site:
         assert (site / "index.html").is_file(), tail(result.output)
         assert check_outputs(site) == []
-    if case.command[0] == "weekly":  # the weekly's Markdown carries untrusted text to dev.to
+    for text in case.says:
+        assert text in result.output, f"{text!r} not in: {tail(result.output)}"
+    if case.command[0] == "weekly" and case.builds_site:  # the weekly's Markdown carries untrusted text to dev.to
         exports = root / "exports" / "devto"
         assert any(exports.glob("*.md")) and check_devto_exports(exports) == []
     for needle in case.shown:
@@ -97,13 +105,17 @@ def _param(case: Case) -> object:
 
 
 @pytest.mark.parametrize("case", [_param(c) for c in CASES])
-def test_hostile_case(case: Case, tmp_path: Path) -> None:
+def test_hostile_case(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "project"
     case.build(root)
+    monkeypatch.chdir(root)  # file arguments (a brief) are relative to the project
     with case.hold(root) if case.hold else nullcontext():
-        result = invoke(root, case.command)
+        result = invoke(root, case.command, dict(case.env))
+    assert not TERMINAL_CONTROLS.search(result.output), f"terminal control characters in: {result.output[-300:]!r}"
     if case.outcome == ERROR:
         assert_one_line_error(result, case.names)
+        if case.check is not None:
+            case.check(root, None)
     else:
         assert case.outcome == SAFE
         assert_safe(root, case, result)
@@ -162,7 +174,7 @@ def test_an_unexpected_failure_is_one_line_plus_a_log_with_the_traceback(tmp_pat
 def test_corpus_is_large_named_uniquely_and_covers_every_command() -> None:
     names = [case.name for case in CASES]
     assert len(names) >= 30 and len(set(names)) == len(names)
-    assert {case.command[0] for case in CASES} == {"facts", "weekly", "build"}
+    assert {case.command[0] for case in CASES} >= {"facts", "weekly", "build", "deploy", "draft"}
     assert {case.outcome for case in CASES} == {ERROR, SAFE}
 
 

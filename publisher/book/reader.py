@@ -17,6 +17,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -92,6 +93,33 @@ CREATE INDEX IF NOT EXISTS news_items_at ON news_items(published_at);
 TIMESTAMP_FORMATS = ("iso", "epoch_s", "epoch_ms")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+# Epoch seconds a date can hold in every time zone (0001-01-02 to 9999-12-30 UTC): a timestamp in
+# the year 0000 (which SQLite accepts) or past 9999 is refused as unreadable, naming the row.
+_TS_RANGE = (dt.datetime(1, 1, 2, tzinfo=dt.UTC).timestamp(), dt.datetime(9999, 12, 30, tzinfo=dt.UTC).timestamp())
+
+
+class QueryClock:
+    """SQLite progress handler giving each query `limit` seconds, so a mapped SQL that never ends
+    (a recursive CTE, a cross join of cross joins) is interrupted instead of spinning forever."""
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self.deadline = float("inf")
+        self.expired = False
+
+    def start(self) -> None:
+        self.deadline = time.monotonic() + self.limit if self.limit > 0 else float("inf")
+        self.expired = False
+
+    def __call__(self) -> int:
+        if time.monotonic() > self.deadline:
+            self.expired = True
+            return 1  # SQLite aborts the statement with "interrupted"
+        return 0
+
+
+def _readable_ts(ts: float | None) -> bool:
+    return ts is not None and _TS_RANGE[0] <= ts <= _TS_RANGE[1]
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 # Logical tables: column -> default SQL expression when a mapping leaves it out (None: required).
@@ -543,9 +571,11 @@ class FactsCache:
 class Book:
     """A read-only connection to one book file plus its layout."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, layout: Layout, cache_dir: Path | None = None) -> None:
+    def __init__(self, path: Path, conn: sqlite3.Connection, layout: Layout, cache_dir: Path | None = None,
+                 clock: QueryClock | None = None) -> None:
         self.path = path
         self.conn = conn
+        self.clock = clock
         self.layout = layout
         self._sha: str | None = None
         self._sha_thread: threading.Thread | None = None
@@ -593,11 +623,15 @@ class Book:
 
     def _run(self, sql: str, params: Mapping[str, Any] | tuple = (), what: str = "") -> list[sqlite3.Row]:
         """Rows by column name (`row["closed_ts"]`), so a query and its reader cannot drift apart."""
+        if self.clock is not None:
+            self.clock.start()
         try:
             cursor = self.conn.cursor()
             cursor.row_factory = sqlite3.Row
             return cursor.execute(sql, params).fetchall()
         except sqlite3.DatabaseError as exc:
+            if self.clock is not None and self.clock.expired:
+                raise _timeout_error(self.path, self.clock, what) from None
             raise _database_error(self.path, exc, what) from None
 
     def _source(self, logical: str) -> Source | None:
@@ -766,7 +800,7 @@ class Book:
         positions = []
         for r in rows:
             row_id, opened_ts, closed_ts = r["id"], r["opened_ts"], r["closed_ts"]
-            if opened_ts is None:
+            if not _readable_ts(opened_ts):
                 self._bad_timestamp(trades, "opened_at", row_id, r["opened_at"])
             if r["closed_at"] is not None and closed_ts is None:
                 self._bad_timestamp(trades, "closed_at", row_id, r["closed_at"])
@@ -801,7 +835,7 @@ class Book:
         found: dict[int, PostMortem] = {}
         for r in rows:
             trade_id = r["trade_id"]
-            if r["ts"] is None:
+            if not _readable_ts(r["ts"]):
                 self._bad_timestamp(vault, "created_at", trade_id, r["created_at"])
             found[int(trade_id)] = PostMortem(int(trade_id), _text(r["root_cause"]) or "unclassified",
                                               _text(r["note"]), round(r["ts"], 3))
@@ -902,6 +936,11 @@ def _check_number(src: Source, column: str, value: Any, row_id: Any, integer: bo
                     f"found {found}; fix the row or {src.where_hint(column)}")
 
 
+def _timeout_error(path: Path, clock: QueryClock, what: str) -> BookError:
+    return BookError(f"{path}: reading {what or 'the book'} took longer than [book] query_timeout = {clock.limit:g} s "
+                     "and was stopped; simplify that table's sql in [book.mapping] or raise query_timeout")
+
+
 _LOCKED_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 _UNREADABLE_CODES = frozenset({sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT})
 
@@ -912,6 +951,11 @@ def _database_error(path: Path, exc: sqlite3.DatabaseError, what: str) -> BookEr
     message = one_line(exc, with_type=False)
     code = getattr(exc, "sqlite_errorcode", None)
     primary = code & 0xFF if isinstance(code, int) else None
+    journal = Path(f"{path}-journal")
+    if primary == sqlite3.SQLITE_READONLY and journal.is_file() and journal.stat().st_size > 0:
+        return BookError(f"{path}: a hot journal ({journal.name}) left by a writer that crashed mid-transaction must be "
+                         "rolled back before the book can be read, and this tool never writes; open the book once "
+                         "with the bot or the sqlite3 shell (which rolls it back), then retry")
     if primary in _LOCKED_CODES:
         return BookError(f"{path}: the book is locked by another process (SQLite: {message}); retry, or switch "
                          "the bot to WAL mode (PRAGMA journal_mode=WAL) so readers never wait")
@@ -927,6 +971,8 @@ def _validate_file(path: Path) -> None:
                         "(or create a demo with 'publish demo-book')")
     if path.is_dir():
         raise BookError(f"{path}: is a directory, not a SQLite book file")
+    if not path.is_file():  # a FIFO, socket or device: opening it could block forever
+        raise BookError(f"{path}: is not a regular file (a pipe, socket or device); point [book] path at the SQLite file")
     try:
         with open(path, "rb") as handle:
             head = handle.read(16)
@@ -936,11 +982,14 @@ def _validate_file(path: Path) -> None:
         raise BookError(f"{path}: not a SQLite database (the file does not start with the SQLite header)")
 
 
-def connect_read_only(path: Path, timeout: float = 5.0) -> sqlite3.Connection:
+def connect_read_only(path: Path, timeout: float = 5.0, clock: QueryClock | None = None) -> sqlite3.Connection:
     """`mode=ro` URI: SQLite refuses every write; in WAL mode readers never block the writer."""
     uri = "file:" + urllib.parse.quote(str(Path(path).resolve())) + "?mode=ro"
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None, check_same_thread=False)
+        if clock is not None:
+            conn.set_progress_handler(clock, 10_000)
+            clock.start()
         conn.execute("PRAGMA query_only = ON")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as exc:
@@ -959,13 +1008,17 @@ def open_book(path: str | Path, config: BookConfig | None = None, timeout: float
     path = Path(path)
     config = config or BookConfig(path=str(path))
     _validate_file(path)
-    conn = connect_read_only(path, timeout)
+    clock = QueryClock(config.query_timeout)
+    conn = connect_read_only(path, timeout, clock)
     try:
         try:
+            clock.start()
             layout = detect_layout(conn, path, config)
         except sqlite3.DatabaseError as exc:
+            if clock.expired:
+                raise _timeout_error(path, clock, "the table list") from None
             raise _database_error(path, exc, "the table list") from None
-        book = Book(path, conn, layout, cache_dir)
+        book = Book(path, conn, layout, cache_dir, clock)
         yield book
         book.save_cache()
     finally:

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from publisher import __version__
+from publisher.common.sanitize import terminal_text
 from publisher.config import Config, load_config
 from publisher.errors import PublisherError, one_line
 
@@ -22,15 +23,31 @@ class PublishGroup(click.Group):
         try:
             return super().invoke(ctx)
         except PublisherError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {_one_line(exc)}", err=True)
             sys.exit(1)
         except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
             raise
+        except OSError as exc:
+            if exc.filename is None:
+                return self._crash(ctx, exc)
+            what = exc.strerror or type(exc).__name__
+            click.echo(f"error: {_one_line(exc.filename)}: {what}; check that the folder exists and you may write "
+                       "there (permissions, disk space, a read-only mount)", err=True)
+            sys.exit(1)
         except Exception as exc:  # the last line of defence: never a bare traceback
-            log = _write_crash_log(ctx)
-            summary = one_line(exc)
-            click.echo(f"error: unexpected failure ({summary}); traceback in {log}", err=True)
-            sys.exit(2)
+            return self._crash(ctx, exc)
+
+    @staticmethod
+    def _crash(ctx: click.Context, exc: BaseException) -> Any:
+        log = _write_crash_log(ctx)
+        summary = terminal_text(one_line(exc))
+        click.echo(f"error: unexpected failure ({summary}); traceback in {log}", err=True)
+        sys.exit(2)
+
+
+def _one_line(value: object) -> str:
+    """An error as the one line the CLI prints: no terminal escapes, line breaks folded."""
+    return " ".join(terminal_text(value).split())
 
 
 def _write_crash_log(ctx: click.Context) -> Path:
@@ -44,11 +61,12 @@ def _write_crash_log(ctx: click.Context) -> Path:
 
         log_dir = Path(tempfile.gettempdir())
     path = log_dir / f"crash-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}.log"
-    path.write_text(f"publish {__version__} {' '.join(sys.argv)}\n{traceback.format_exc()}", encoding="utf-8")
+    text = f"publish {__version__} {' '.join(sys.argv)}\n{traceback.format_exc()}"
+    path.write_text(terminal_text(text), encoding="utf-8")  # read with cat/less: no escape sequences
     return path
 
 
-@click.group(cls=PublishGroup, context_settings={"auto_envvar_prefix": "PUBLISHER", "help_option_names": ["-h", "--help"]})
+@click.group(cls=PublishGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-C", "--project", "root", type=click.Path(file_okay=False, path_type=Path), default=".",
               show_default=True, help="Site project folder (holds publisher.toml, content/, site/).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,

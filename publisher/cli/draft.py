@@ -10,6 +10,7 @@ import click
 
 from publisher.cli.app import get_config, main
 from publisher.common.progress import Progress
+from publisher.common.sanitize import terminal_text
 from publisher.errors import DraftError
 
 
@@ -46,7 +47,7 @@ def draft_cmd(ctx: click.Context, brief_path: Path, force: bool, backend: str | 
     for s in draft["sections"]:
         dropped = len(s["guard"]["dropped"])
         status = f"fallback ({s['fallback_reason']})" if s["fallback"] else f"{s['tokens']}/{s['cap']} tokens"
-        click.echo(f"  {s['heading']}: {status}" + (f", guard dropped {dropped}" if dropped else ""))
+        click.echo(terminal_text(f"  {s['heading']}: {status}") + (f", guard dropped {dropped}" if dropped else ""))
     click.echo(f"wrote {out} (status: draft)")
 
 

@@ -37,6 +37,7 @@ def facts_cmd(ctx: click.Context, week: str | None, book_path: Path | None, as_j
     """Compute one ISO week's fact sheet from the book (read-only)."""
     # Imported here, as the other commands do: every `publish` start-up would otherwise pay for them.
     from publisher.book.reader import open_book
+    from publisher.common.sanitize import json_terminal_safe, terminal_text
     from publisher.facts.compute import compute_facts, format_facts_table
 
     config = get_config(ctx, **{"book.path": str(book_path.resolve()) if book_path else None})
@@ -46,9 +47,9 @@ def facts_cmd(ctx: click.Context, week: str | None, book_path: Path | None, as_j
     with open_book(config.path(config.book.path), config.book, cache_dir=cache) as book:
         facts = compute_facts(book, iso_week, tz)
     if as_json:
-        click.echo(json.dumps(facts, indent=2, ensure_ascii=False, allow_nan=False))
+        click.echo(json_terminal_safe(json.dumps(facts, indent=2, ensure_ascii=False, allow_nan=False)))
     else:
-        click.echo(format_facts_table(facts))
+        click.echo(terminal_text(format_facts_table(facts)))
 
 
 @main.command("demo-book")

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from publisher.cli.app import get_config, main
+from publisher.common.sanitize import terminal_text
 
 
 @main.command()
@@ -64,7 +65,7 @@ def doctor(ctx: click.Context) -> None:
     obj = ctx.find_root().obj
     checks = run_checks(obj["root"], obj["config_file"])
     for check in checks:
-        click.echo(f"{'✓' if check.ok else '✗'} {check.name}: {check.detail}")
+        click.echo(f"{'✓' if check.ok else '✗'} {check.name}: {terminal_text(check.detail)}")
         if not check.ok and check.fix:
             click.echo(f"    fix: {check.fix}")
     if not all(check.ok for check in checks):

@@ -9,6 +9,7 @@ import click
 from publisher.cli.app import get_config, main
 from publisher.common.progress import Progress
 from publisher.common.rules import NEWSLETTER_DIR, devto_dir
+from publisher.common.sanitize import terminal_text
 
 
 @main.command("build")
@@ -33,7 +34,7 @@ def build_cmd(ctx: click.Context, drafts: bool) -> None:
     if result.devto_paths:
         click.echo(f"dev.to exports: {len(result.devto_paths)} in {devto_dir(config.root)}")
     for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {terminal_text(warning)}", err=True)
 
 
 # ---- dev.to export command (issue 3b) goes below this line ----
@@ -54,7 +55,7 @@ def devto_cmd(ctx: click.Context, post: str, out: str | None) -> None:
     config = get_config(ctx)
     text = export_post(find_post(config, post), config)
     if out is None:
-        click.echo(text, nl=False)
+        click.echo(terminal_text(text), nl=False)  # to a terminal: no escape sequences from the post
     else:
         atomic_write_text(Path(out), text)
         click.echo(f"dev.to export: {out}", err=True)

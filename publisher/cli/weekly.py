@@ -9,6 +9,7 @@ import click
 
 from publisher.cli.app import book_option, get_config, main, week_option
 from publisher.common.progress import Progress
+from publisher.common.sanitize import terminal_text
 
 if TYPE_CHECKING:
     from publisher.weekly import WeeklyResult
@@ -23,23 +24,26 @@ if TYPE_CHECKING:
 @click.option("--model", default=None, help="Model ([llm] model).")
 @click.option("--base-url", default=None, help="OpenAI-compatible server URL ([llm] base_url).")
 @click.option("--force", is_flag=True, help="Regenerate a hand-edited post (a backup of it is kept).")
+@click.option("--no-cache", is_flag=True,
+              help="Re-read the whole history and re-hash the book instead of using .publisher/cache.")
 @click.pass_context
 def weekly(ctx: click.Context, week: str | None, book_path: Path | None, publish_: bool, push: bool,
-           llm: str | None, model: str | None, base_url: str | None, force: bool) -> None:
+           llm: str | None, model: str | None, base_url: str | None, force: bool, no_cache: bool) -> None:
     """The Tuesday run: facts, draft, post, site, feed, email, dev.to export (and deploy)."""
     from publisher.weekly import run_weekly
 
     # A --book path is relative to where the command runs, like `publish facts --book`.
     config = get_config(ctx, **{"book.path": book_path and str(book_path.resolve()), "llm.backend": llm,
                                 "llm.model": model, "llm.base_url": base_url})
-    result = run_weekly(config, week, publish=publish_, push=push, force=force, progress=Progress())
+    result = run_weekly(config, week, publish=publish_, push=push, force=force, progress=Progress(),
+                        use_cache=not no_cache)
     _summary(result)
 
 
 def _summary(result: WeeklyResult) -> None:
     echo = click.echo
     echo("")
-    echo(result.headline)
+    echo(terminal_text(result.headline))
     actions = {
         "written": "post drafted",
         "regenerated": f"post regenerated (backup: {result.backup_path})",
@@ -53,9 +57,11 @@ def _summary(result: WeeklyResult) -> None:
         echo(f"  wrote {path}")
     if result.build is not None:
         echo(f"  site: {result.build.out_dir / 'index.html'}")
+    elif result.post_path is not None and not result.published:
+        echo("  site: not built yet (no published post; 'publish serve' shows drafts)")
     if result.deploy is not None:
         echo(f"  deploy: {result.deploy.summary}")
     for warning in result.warnings:
-        echo(f"  warning: {warning}")
+        echo(f"  warning: {terminal_text(warning)}")
     if not result.published:
         echo("next: read the post, edit it if you like (your edits are kept), then 'publish weekly --publish --push'")

@@ -71,6 +71,8 @@ def parse_week(text: str) -> IsoWeek:
         monday = dt.date.fromisocalendar(year, week, 1)
     except ValueError:
         raise WeekError(f"week {text!r}: {year} has no ISO week {week}; {WEEK_FORMAT_HINT}") from None
+    if monday < dt.date.min + dt.timedelta(days=7):  # the week before it (and a day of slack) must be dates
+        raise WeekError(f"week {text!r}: starts too close to 0001-01-01, the first date this tool can handle")
     if monday > dt.date.max - dt.timedelta(days=8):  # its end (and a day of slack) must be a date
         raise WeekError(f"week {text!r}: ends after 9999-12-31, the last date this tool can handle")
     return IsoWeek(year, week)

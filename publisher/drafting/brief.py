@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from publisher.common.rules import MAX_TAGS
+from publisher.common.safeyaml import load_yaml
 from publisher.config import LLMConfig
 from publisher.drafting.engine import Log, Progress, draft_sections
 from publisher.drafting.guard import index_facts
@@ -61,7 +62,7 @@ def _fallback(heading: str, instruction: str, facts: list[str]) -> str:
 def load_brief(path: Path) -> Brief:
     """Parse and check a brief; every problem names the file and the section."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"), path, DraftError, "brief")
     except FileNotFoundError:
         raise DraftError(f"{path}: brief not found") from None
     except yaml.YAMLError as exc:

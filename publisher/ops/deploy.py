@@ -61,9 +61,29 @@ def check_site(config: Config) -> Path:
     return site
 
 
+# `<transport>::<address>` runs a remote helper (`ext::` runs any command); no hosting needs one.
+_REMOTE_HELPER = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*::")
+# Transports git may use for a deploy remote; ext/fd (commands, descriptors) are never allowed.
+GIT_PROTOCOLS = ("https", "http", "ssh", "git", "file")
+
+
+def check_remote(remote: str) -> str:
+    """Refuse a remote git would read as an option or a command (`--upload-pack=...`, `ext::...`)."""
+    value = remote.strip()
+    if value.startswith("-"):
+        raise DeployError(f"[deploy] remote = {value[:80]!r} starts with '-', which git would read as an option; "
+                          "set it to a git URL (https://..., git@host:repo.git) or a path")
+    if _REMOTE_HELPER.match(value):
+        raise DeployError(f"[deploy] remote = {value[:80]!r} uses a git remote helper ('::'), which can run "
+                          "commands; set it to a git URL (https://..., git@host:repo.git) or a path")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise DeployError("[deploy] remote holds control characters; set it to a git URL or a path")
+    return value
+
+
 def remote_location(config: Config) -> str:
     """The remote as git should see it: local paths made absolute against the project root."""
-    remote = config.deploy.remote.strip()
+    remote = check_remote(config.deploy.remote)
     if not remote:
         raise DeployError("[deploy] remote is not set in publisher.toml: set it to your Pages repository's git URL (or PUBLISHER_DEPLOY_REMOTE)")
     if "://" in remote or re.match(r"^[\w.-]+@[\w.-]+:", remote):
@@ -73,8 +93,8 @@ def remote_location(config: Config) -> str:
 
 def deploy_site(config: Config, message: str, *, force: bool = False, runner: Runner = subprocess.run) -> DeployResult:
     """Commit the built site as one commit on `[deploy] branch` and push it to `[deploy] remote`."""
-    site = check_site(config)
     remote = remote_location(config)
+    site = check_site(config)
     branch = config.deploy.branch.strip()
     if not branch or _bad_ref(branch):
         raise DeployError(f"[deploy] branch = {config.deploy.branch!r} is not a valid branch name (e.g. gh-pages)")
@@ -156,6 +176,7 @@ class _Git:
         self.runner = runner
         self.env = {k: v for k, v in os.environ.items() if k not in _GIT_LOCATION_VARS}
         self.env["GIT_TERMINAL_PROMPT"] = "0"  # a cron job must fail, not wait for a password
+        self.env["GIT_ALLOW_PROTOCOL"] = ":".join(GIT_PROTOCOLS)  # never ext:: or fd::, whatever the config
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         cmd = ["git", f"--git-dir={self.work_tree / '.git'}", f"--work-tree={self.work_tree}",
@@ -189,20 +210,21 @@ class _Git:
 
     def fetch(self, remote: str, branch: str, tracking: str) -> str | None:
         """Fetch the remote branch into `tracking`; None when the remote has no such branch yet."""
-        listing = self.run("ls-remote", "--heads", remote, f"refs/heads/{branch}", check=False)
+        listing = self.run("ls-remote", "--heads", "--", remote, f"refs/heads/{branch}", check=False)
         if listing.returncode != 0:
             raise DeployError(f"cannot reach remote {remote}: {_last_line(listing)}")
         if not listing.stdout.strip():
             self.run("update-ref", "-d", tracking, check=False)
             return None
-        fetched = self.run("fetch", "--quiet", "--no-tags", remote, f"+refs/heads/{branch}:{tracking}", check=False)
+        fetched = self.run("fetch", "--quiet", "--no-tags", "--", remote, f"+refs/heads/{branch}:{tracking}",
+                           check=False)
         if fetched.returncode != 0:
             raise DeployError(f"cannot fetch {branch} from {remote}: {_last_line(fetched)}")
         return self.rev(tracking)
 
     def push(self, remote: str, branch: str, force: bool) -> None:
         ref = f"refs/heads/{branch}"
-        args = ["push", "--porcelain", "--no-verify", *(["--force"] if force else []), remote, f"{ref}:{ref}"]
+        args = ["push", "--porcelain", "--no-verify", *(["--force"] if force else []), "--", remote, f"{ref}:{ref}"]
         proc = self.run(*args, check=False)
         if proc.returncode == 0:
             return

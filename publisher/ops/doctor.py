@@ -85,11 +85,12 @@ def _check_git(config: Config) -> Check:
         return Check("deploy", True, "no [deploy] remote set: 'publish weekly --push' is disabled")
     if shutil.which("git") is None:
         return Check("deploy", False, "git is not installed", "install git (xcode-select --install on macOS)")
-    from publisher.ops.deploy import remote_location
+    from publisher.ops.deploy import GIT_PROTOCOLS, remote_location
 
-    remote = remote_location(config)  # the remote exactly as deploy will push to it
-    probe = subprocess.run(["git", "ls-remote", "--heads", remote], capture_output=True, text=True,
-                           timeout=30, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+    remote = remote_location(config)  # the remote exactly as deploy will push to it (refuses option-like ones)
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ALLOW_PROTOCOL": ":".join(GIT_PROTOCOLS)}
+    probe = subprocess.run(["git", "ls-remote", "--heads", "--", remote], capture_output=True, text=True,
+                           timeout=30, env=env)
     if probe.returncode != 0:
         reason = (probe.stderr.strip().splitlines() or ["no answer"])[-1]
         return Check("deploy", False, f"remote {remote} unreachable: {reason}",

@@ -13,6 +13,7 @@ CONFIG_TEMPLATE = """\
 # publisher.toml: configuration of a `publish` site project.
 # Every key can be overridden by an environment variable PUBLISHER_<SECTION>_<KEY>
 # (e.g. PUBLISHER_LLM_BACKEND=none) and by the matching CLI option, which wins.
+# Only config keys are read from the environment: flags such as --force or --push are not.
 
 [site]
 title = "{title}"
@@ -32,6 +33,7 @@ closing = "Every number in this issue came from one computation over the trading
 [book]
 path = "{book}"               # the bot's SQLite book; opened read-only, never written
 format = "auto"               # auto | native | freqtrade | mapped (see docs/schema.md)
+query_timeout = 60            # seconds any one query may run (a mapped sql that never ends); 0: no limit
 
 [llm]
 backend = "mlx"               # mlx (in-process mlx-lm) | openai (any OpenAI-compatible server) | none

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import ipaddress
 import re
 import threading
 import time
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from publisher.common.sanitize import terminal_text
 from publisher.config import CONFIG_NAME, Config
 from publisher.errors import PublisherError, one_line
 
@@ -39,6 +41,24 @@ RELOAD_JS = b"""(function () {
 })();
 """
 _IGNORED = re.compile(r"(^\.|~$|\.swp$|\.tmp$)")  # editor and atomic-write scratch files
+STOP_JOIN_S = 0.5  # how long stop() waits for a thread; a build still running is left to die with the process
+
+
+def host_allowed(host_header: str | None) -> bool:
+    """Answer only requests addressed to localhost or to an IP literal: a page on another site that
+    re-points its own DNS name at 127.0.0.1 (DNS rebinding) sends that name and is refused."""
+    if not host_header:
+        return False
+    host = urlsplit(f"//{host_header.strip()}").hostname
+    if host is None:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass
@@ -125,7 +145,7 @@ class DevServer:
             except Exception as exc:  # any failure: the last good preview stays; say why in one line
                 self.last_error = one_line(exc, with_type=not isinstance(exc, PublisherError), limit=None)
                 still = "still serving the last good preview" if self.live else "nothing to serve yet"
-                self.echo(f"rebuild failed: {self.last_error} ({still})")
+                self.echo(terminal_text(f"rebuild failed: {self.last_error} ({still})"))
                 return False
             self.build_count += 1
             self.last_error = None
@@ -144,19 +164,21 @@ class DevServer:
         self.site.parent.mkdir(parents=True, exist_ok=True)
         before = snapshot(self.config)  # taken first, so an edit made during the first build is not missed
         self.rebuild()
-        for target, args in ((self.httpd.serve_forever, ()), (self.watch, (before,))):
+        for target, args in ((self.httpd.serve_forever, (0.1,)), (self.watch, (before,))):
             thread = threading.Thread(target=target, args=args, daemon=True, name=f"publish-serve-{target.__name__}")
             thread.start()
             self._threads.append(thread)
         return self
 
     def stop(self) -> None:
+        """Stop at once: the server loop notices within 0.1 s; a rebuild in progress is not waited for
+        (its thread is a daemon, and the build is atomic, so the process may end mid-build)."""
         self._stop.set()
         if self._threads:  # shutdown() would wait forever for a serve_forever() that never started
             self.httpd.shutdown()
         self.httpd.server_close()
         for thread in self._threads:
-            thread.join(timeout=5)
+            thread.join(timeout=STOP_JOIN_S)
 
     def __enter__(self) -> DevServer:
         return self.start()
@@ -173,7 +195,20 @@ def _handler(dev: DevServer) -> type[SimpleHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
             """Quiet: the terminal shows builds, not every request."""
 
+        def do_HEAD(self) -> None:
+            if self._refuse_host():
+                return None
+            return super().do_HEAD()
+
+        def _refuse_host(self) -> bool:
+            if host_allowed(self.headers.get("Host")):
+                return False
+            self._send(403, b"publish serve answers only localhost requests\n", "text/plain; charset=utf-8")
+            return True
+
         def do_GET(self) -> None:
+            if self._refuse_host():
+                return None
             path = urlsplit(self.path).path
             if path == RELOAD_PATH:
                 return self._send(200, str(dev.build_count).encode(), "text/plain; charset=utf-8")
@@ -215,12 +250,14 @@ def _handler(dev: DevServer) -> type[SimpleHTTPRequestHandler]:
 
 def serve(config: Config, host: str = "127.0.0.1", port: int = 8000, *, build: Build,
           poll_interval: float = 0.5, echo: Callable[[str], Any] = print) -> None:
-    """Run the preview until Ctrl-C."""
+    """Run the preview until Ctrl-C, which stops it at once, even during the first build."""
     dev = DevServer(config, host, port, build=build, poll_interval=poll_interval, echo=echo)
-    with dev:
+    try:
+        dev.start()
         echo(f"serving {dev.url} (watching content/, templates/, {CONFIG_NAME}; Ctrl-C to stop)")
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            echo("stopped")
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        echo("stopped")
+    finally:
+        dev.stop()

@@ -20,6 +20,7 @@ from matplotlib.dates import AutoDateLocator, DateFormatter
 from matplotlib.figure import Figure
 
 from publisher.common import figures as F
+from publisher.common.sanitize import chart_label
 
 if TYPE_CHECKING:
     from publisher.facts.contract import Book, ComparisonRow, Facts
@@ -38,6 +39,8 @@ STYLE: dict[Any, Any] = {  # matplotlib rcParams
     "grid.color": "#e5e7eb",
     "axes.axisbelow": True,
     "path.simplify": False,
+    "text.parse_math": False,  # a `$...$` pair in a symbol or a name is text, not mathtext
+    "text.usetex": False,
 }
 SVG_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
 PNG_METADATA = {"Software": None}
@@ -61,7 +64,7 @@ class Chart:
 
 
 def _book_label(book: Book) -> str:
-    return f"book {book['id']} ({book['name']})"
+    return f"book {book['id']} ({chart_label(book['name'])})"
 
 
 def _curve(book: Book, facts: Facts) -> list[tuple[dt.datetime, float]]:
@@ -117,7 +120,7 @@ def _win_rate_alt(facts: Facts) -> str:
     rows, ids, books = _comparison(facts)
     names = " vs ".join(_book_label(b) for b in books)
     parts = [
-        f"{row['symbol']} " + " vs ".join(F.pct(row["books"][i]["win_rate"]) for i in ids if i in row["books"])
+        f"{chart_label(row['symbol'])} " + " vs ".join(F.pct(row["books"][i]["win_rate"]) for i in ids if i in row["books"])
         for row in rows[:MAX_BARS]
     ]
     scope = f"of the {MAX_BARS} most traded of {len(rows)} symbols" if len(rows) > MAX_BARS else "by symbol"
@@ -125,7 +128,7 @@ def _win_rate_alt(facts: Facts) -> str:
 
 
 def _vault_alt(facts: Facts) -> str:
-    parts = [f"{c['label']} {F.money(c['loss'])} over {F.count(c['count'])} trades" for c in facts["vault"]["clusters"]]
+    parts = [f"{chart_label(c['label'])} {F.money(c['loss'])} over {F.count(c['count'])} trades" for c in facts["vault"]["clusters"]]
     return (f"Failure-vault losses by root cause in week {facts['week']['iso']}, "
             f"total {F.money(facts['vault']['total_loss'])}: " + "; ".join(parts) + ".")
 
@@ -147,7 +150,7 @@ def _draw_equity(ax: Any, facts: Facts) -> None:
     for color, book in zip(COLORS, _books_with_closes(facts), strict=False):
         times, values = zip(*_curve(book, facts), strict=True)
         ax.step(times, values, where="post", color=color, linewidth=1.8, label=_book_label(book))
-    ax.set_ylabel(f"Realized equity ({facts['currency']})")
+    ax.set_ylabel(f"Realized equity ({chart_label(facts['currency'], 12)})")
     _time_axis(ax, facts)
     ax.legend(loc="best", frameon=False)
 
@@ -175,7 +178,7 @@ def _draw_win_rate(ax: Any, facts: Facts) -> None:
         label = next((_book_label(b) for b in books if str(b["id"]) == book_id), f"book {book_id}")
         ax.bar(xs, heights, width=width, color=color, label=label)
     ax.set_xticks(range(len(rows)))
-    ax.set_xticklabels([row["symbol"] for row in rows], rotation=30 if len(rows) > 6 else 0, ha="right" if len(rows) > 6 else "center")
+    ax.set_xticklabels([chart_label(row["symbol"], 24) for row in rows], rotation=30 if len(rows) > 6 else 0, ha="right" if len(rows) > 6 else "center")
     ax.set_ylim(0, 118)  # headroom so the legend never covers a 100% bar
     ax.set_yticks(range(0, 101, 20))
     ax.set_ylabel("Win rate (%)")
@@ -185,11 +188,12 @@ def _draw_win_rate(ax: Any, facts: Facts) -> None:
 
 def _draw_vault(ax: Any, facts: Facts) -> None:
     clusters = facts["vault"]["clusters"]
-    labels = [c["label"] for c in clusters][::-1]
+    labels = [chart_label(c["label"], 40) for c in clusters][::-1]
     losses = [abs(F.num(c["loss"])) for c in clusters][::-1]
-    bars = ax.barh(labels, losses, color="#dc2626")
+    bars = ax.barh(range(len(labels)), losses, color="#dc2626")  # positions: equal labels stay two bars
+    ax.set_yticks(range(len(labels)), labels)
     ax.bar_label(bars, labels=[F.money(c["loss"]) for c in clusters][::-1], padding=4)
-    ax.set_xlabel(f"Loss ({facts['currency']})")
+    ax.set_xlabel(f"Loss ({chart_label(facts['currency'], 12)})")
     ax.set_xlim(0, max(losses) * 1.25 if losses and max(losses) > 0 else 1)
     ax.grid(axis="y", visible=False)
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from publisher.common.fsutil import atomic_write_text
 from publisher.common.rules import BUILD_FAILED_MARKER
-from publisher.errors import BuildError, one_line
+from publisher.errors import BuildError, NothingToBuild, one_line
 from publisher.site.cache import BuildCache, environment_hash, render_code_files
 from publisher.site.content import load_posts
 from publisher.site.context import BuildContext, BuildResult, relative_root
@@ -76,7 +76,7 @@ def _build(config: Config, include_drafts: bool, progress: Progress | None) -> B
     if not include_drafts:
         posts = [p for p in posts if p.status != "draft"]
     if not posts:
-        raise BuildError(f"{config.content_dir}: no published posts to build (drafts are built only with --drafts); the previous site is unchanged")
+        raise NothingToBuild(f"{config.content_dir}: no published posts to build (drafts are built only with --drafts); the previous site is unchanged")
     cache = BuildCache(config, environment_hash(config, include_drafts))
     out = build_folder(site_dir)
     try:

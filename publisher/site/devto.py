@@ -15,6 +15,7 @@ from urllib.parse import urljoin
 import yaml
 
 from publisher.common.rules import MAX_TAGS
+from publisher.common.sanitize import safe_url
 from publisher.config import Config
 from publisher.errors import ContentError
 from publisher.site.content import Post
@@ -29,7 +30,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 _LIBYAML_ESCAPES = re.compile("[\x85\U00010000-\U0010ffff]")
 _FENCE = re.compile(r"^(```|~~~)")
 # Inline link or image: [text](dest "title"); the text may contain escaped brackets.
-_INLINE = re.compile(r"(!?\[(?:\\.|[^\]\\])*\]\()(<[^>\n]*>|(?:\\.|[^()\s\\])+)((?:\s+(?:\"[^\"]*\"|'[^']*'))?\))")
+_INLINE = re.compile(r"(!?\[(?:\\.|[^\]\\])*\]\()(<[^>\n]*>|(?:\\.|[^()\s\\]|\((?:\\.|[^()\s\\])*\))+)((?:\s+(?:\"[^\"]*\"|'[^']*'))?\))")
 # Reference definition: [label]: dest
 _REFDEF = re.compile(r"^( {0,3}\[(?:\\.|[^\]\\])+\]:\s*)(<[^>\n]*>|\S+)", re.MULTILINE)
 _INLINE_CODE = re.compile(r"(`+)(?:(?!\1).)+\1")
@@ -46,7 +47,7 @@ def _absolute(dest: str, base: str) -> str:
     url = dest[1:-1] if bracketed else dest
     if url.startswith("charts/") and url.endswith(".svg"):
         url = url.removesuffix(".svg") + ".png"
-    url = urljoin(base, url)
+    url = urljoin(base, url) if safe_url(url) else "#"  # the one URL policy: no javascript: on dev.to either
     return f"<{url}>" if bracketed else url
 
 
@@ -93,9 +94,9 @@ def devto_front_matter(post: Post, config: Config) -> dict:
         "published": False,
         "description": post.description,
         "tags": ", ".join(devto_tags(post.tags)),
-        "canonical_url": post.canonical_url or post_url(post, config),
+        "canonical_url": safe_url(post.canonical_url) or post_url(post, config),
     }
-    if post.cover_image:
+    if post.cover_image and safe_url(post.cover_image):  # the one URL policy, as on the site
         meta["cover_image"] = urljoin(site_url(config), post.cover_image)
     if post.series:
         meta["series"] = post.series

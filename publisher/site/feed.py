@@ -14,9 +14,7 @@ slug or site URL does not re-announce an old post; a `guid:` in the front matter
 from __future__ import annotations
 
 import datetime as dt
-import html as htmllib
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +25,7 @@ from lxml import etree
 
 from publisher.common.fsutil import atomic_write_bytes, atomic_write_text
 from publisher.common.rules import FEED_FILE
-from publisher.common.sanitize import strip_control_chars
+from publisher.common.sanitize import Attrs, rewrite_start_tags, strip_control_chars
 from publisher.config import Config
 from publisher.site.content import Post
 
@@ -37,8 +35,6 @@ RSS_OPEN = f'<rss version="2.0" xmlns:atom="{ATOM}" xmlns:dc="{DC}">'
 XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
 MAX_CATEGORIES = 4
 GUIDS_FILE = "guids.json"
-
-_URL_ATTR = re.compile(r'\b(href|src)="([^"]*)"')
 
 
 @dataclass
@@ -59,13 +55,16 @@ def post_url(post: Post, config: Config) -> str:
 
 
 def absolutize_html(html: str, base: str) -> str:
-    """Rewrite every href/src against `base`, so images and links work outside the site."""
+    """Rewrite every href/src of the parsed HTML against `base`, so images and links work outside the
+    site; `src="..."` written in a paragraph or in inline code is text and stays as written."""
 
-    def fix(match: re.Match[str]) -> str:
-        url = urljoin(base, htmllib.unescape(match.group(2)))
-        return f'{match.group(1)}="{htmllib.escape(url, quote=True)}"'
+    def fix(tag: str, attrs: Attrs) -> Attrs | None:
+        if not any(name in ("href", "src") and value is not None for name, value in attrs):
+            return None
+        return [(name, urljoin(base, value) if name in ("href", "src") and value is not None else value)
+                for name, value in attrs]
 
-    return _URL_ATTR.sub(fix, html)
+    return rewrite_start_tags(html, fix)
 
 
 class _GuidKeys:

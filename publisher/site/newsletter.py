@@ -29,7 +29,7 @@ from markdown_it.token import Token
 
 from publisher.common.fsutil import atomic_write_bytes, atomic_write_text
 from publisher.common.rules import newsletter_rel
-from publisher.common.sanitize import clean_html, safe_url, strip_control_chars
+from publisher.common.sanitize import Attrs, clean_html, rewrite_start_tags, safe_url, strip_control_chars
 from publisher.config import Config
 from publisher.render.markdown import template_env
 from publisher.site.content import Post
@@ -38,8 +38,6 @@ from publisher.site.feed import absolutize_html, post_url, site_url
 TEMPLATE = "email.html.j2"
 WIDTH = 600
 TEXT_WIDTH = 72
-_IMG = re.compile(r"<img\b[^>]*>")
-_ATTR = re.compile(r'\b([a-z-]+)="([^"]*)"')
 _INLINER = css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=False, keep_link_tags=False)
 
 
@@ -65,9 +63,11 @@ def _email_images(html: str, post: Post, config: Config, charts: dict[str, Path]
 
     base = post_url(post, config)
 
-    def swap(match: re.Match[str]) -> str:
-        attrs = {k: htmllib.unescape(v) for k, v in _ATTR.findall(match.group(0))}
-        src, alt = attrs.get("src", ""), attrs.get("alt", "")
+    def swap(tag: str, attrs: Attrs) -> Attrs | str | None:
+        if tag != "img":
+            return None
+        values = {k: v or "" for k, v in attrs}
+        src, alt = values.get("src", ""), values.get("alt", "")
         stem = Path(urlparse(src).path).stem
         if src == urljoin(base, f"charts/{stem}.svg") and stem in charts:
             png = charts[stem]
@@ -76,10 +76,20 @@ def _email_images(html: str, post: Post, config: Config, charts: dict[str, Path]
             return f"<em>{htmllib.escape(alt)}</em>" if alt else ""
         else:
             target = src
-        return (f'<img src="{htmllib.escape(target)}" alt="{htmllib.escape(alt)}" width="{WIDTH - 48}" '
-                f'style="width: 100%; max-width: {WIDTH - 48}px;">')
+        return [("src", target), ("alt", alt), ("width", str(WIDTH - 48)),
+                ("style", f"width: 100%; max-width: {WIDTH - 48}px;")]
 
-    return _IMG.sub(swap, html)
+    return rewrite_start_tags(html, swap)
+
+
+def _escape_attributes(page: str) -> str:
+    """The CSS inliner re-serialises `<`/`>` inside attribute values raw; some mail clients end the tag
+    there, so every attribute holding one is written again fully escaped."""
+
+    def fix(tag: str, attrs: Attrs) -> Attrs | None:
+        return attrs if any(v and ("<" in v or ">" in v) for _, v in attrs) else None
+
+    return rewrite_start_tags(page, fix)
 
 
 def _unsubscribe_url(config: Config) -> str:
@@ -104,7 +114,7 @@ def render_email_html(post: Post, config: Config, charts: dict[str, Path], *, ci
         unsubscribe_url=_unsubscribe_url(config),
         body_html=body,
     )
-    return _INLINER.inline(strip_control_chars(page))
+    return _escape_attributes(_INLINER.inline(strip_control_chars(page)))
 
 
 # --- plain text ----------------------------------------------------------------------------------------

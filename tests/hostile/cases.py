@@ -81,14 +81,25 @@ class Case:
     check: Callable[[Path, dict | None], None] | None = None  # SAFE: more assertions (root, facts)
     hold: Callable[[Path], AbstractContextManager[None]] | None = None  # held while the command runs
     bug: str | None = None  # a known bug: the test is xfail(strict) until the fix lands
+    env: Mapping[str, str] = field(default_factory=dict)  # PUBLISHER_* variables set for the command
+    says: tuple[str, ...] = ()  # SAFE: text the command's output must contain
 
     @property
     def shows(self) -> str:
         """How the test shows the outcome, for the docs table."""
         if self.outcome == ERROR:
-            return "exit 1, one `error:` line naming " + ", ".join(f"`{n}`" for n in self.names)
-        parts = ["exit 0, " + ("a strict-JSON fact sheet" if self.command[0] == "facts"
-                               else "outputs parse and hold no live markup")]
+            line = "exit 1, one `error:` line naming " + ", ".join(f"`{n}`" for n in self.names)
+            if self.check is not None and self.check.__doc__:
+                line += "; " + self.check.__doc__.strip().rstrip(".")
+            return line
+        if self.command[0] == "facts":
+            parts = ["exit 0, " + ("a strict-JSON fact sheet" if "--json" in self.command else "the fact table")]
+        elif self.builds_site:
+            parts = ["exit 0, outputs parse and hold no live markup"]
+        else:
+            parts = ["exit 0"]
+        if self.says:
+            parts.append("the output says " + ", ".join(f"`{s}`" for s in self.says))
         if self.shown:
             parts.append("text shown literally")
         if self.figures:
@@ -96,6 +107,12 @@ class Case:
         if self.check is not None and self.check.__doc__:
             parts.append(self.check.__doc__.strip().rstrip("."))
         return "; ".join(parts)
+
+
+    @property
+    def builds_site(self) -> bool:
+        """Whether the command leaves a built site to check (a weekly draft alone builds none)."""
+        return self.command[0] == "build" or (self.command[0] == "weekly" and "--publish" in self.command)
 
 
 # ---------------------------------------------------------------- builders
@@ -501,11 +518,254 @@ CASES: list[Case] = [
 ]
 
 
+# ---------------------------------------------------------------- round two (issue 12)
+
+OSC_CSI = "\x1b]0;pwned title\x07\x1b]52;c;cm0gLXJmIH4=\x07\x1b[31mred\x1b[0m\x9b2J"
+OSC_CSI_SHOWN = "]0;pwned title]52;c;cm0gLXJmIH4=[31mred[0m2J"  # what is left once every control is gone
+BIDI = "BTC\u202e/USDT 10\u2066 20"
+DOLLARS = "10$ to 1000$ challenge"
+SRC_TEXT = 'set src="logo.png" and href="/about" in text'
+ALIAS_BOMB = "".join(f"{a}: &{a} [" + ",".join([f"*{p}" if p else '"lol"'] * 9) + "]\n"
+                     for a, p in zip("abcdefghi", ["", *"abcdefgh"], strict=True))
+
+
+def toml_extra(extra: str, **kwargs: Any) -> Callable[[Path], None]:
+    """A native-book project with `extra` appended to publisher.toml."""
+
+    def build(root: Path) -> None:
+        book(**kwargs)(root)
+        toml = root / "publisher.toml"
+        toml.write_text(toml.read_text("utf-8") + extra, encoding="utf-8")
+
+    return build
+
+
+def no_pwned_file(root: Path, facts: dict | None) -> None:
+    """git ran no command: no `pwned` file appeared"""
+    assert not list(root.rglob("pwned*")) and not Path("pwned").exists()
+
+
+def fifo_book(root: Path) -> None:
+    project(root)
+    os.mkfifo(root / "book.sqlite")
+
+
+def endless_sql(root: Path) -> None:
+    mapped("epoch_s", [W16_START + 3600], [W16_START + 7200], [5.0])(root)
+    toml = root / "publisher.toml"
+    text = toml.read_text("utf-8").replace('path = "book.sqlite"\n', 'path = "book.sqlite"\nquery_timeout = 1\n')
+    endless = ('sql = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) '
+               'SELECT f.* FROM fills AS f, n WHERE n.x < 0"')
+    toml.write_text(text.replace('table = "fills"', endless), encoding="utf-8")
+
+
+def hot_journal(root: Path) -> None:
+    """A writer died mid-transaction in rollback-journal mode: book.sqlite-journal is hot."""
+    book(trades=base_trades() + filler_trades())(root)
+    code = ("import os, sqlite3, sys\n"
+            "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "c.execute('PRAGMA journal_mode=DELETE'); c.execute('PRAGMA cache_size=1'); c.execute('BEGIN')\n"
+            "c.execute(\"UPDATE trades SET symbol = symbol || 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'\")\n"
+            "os._exit(0)\n")
+    subprocess.run([sys.executable, "-c", code, str(root / "book.sqlite")], check=True)
+    assert (root / "book.sqlite-journal").stat().st_size > 0
+
+
+def state_is_a_file(root: Path) -> None:
+    """The output folder .publisher/ cannot be created: a file of that name is in the way."""
+    content(PLAIN)(root)
+    (root / ".publisher").write_text("not a folder\n", encoding="utf-8")
+
+
+def brief(text: str) -> Callable[[Path], None]:
+    def build(root: Path) -> None:
+        project(root)
+        (root / "brief.yaml").write_text(text, encoding="utf-8")
+
+    return build
+
+
+def charts_drawn_and_rebuild_works(root: Path, facts: dict | None) -> None:
+    """every chart is drawn, `$` pairs stay text, and a later `publish build` still succeeds"""
+    from click.testing import CliRunner
+
+    from publisher.cli import main
+
+    charts = sorted(p.name for p in (root / "site").rglob("*.svg"))
+    assert {"equity.svg", "win-rate.svg", "vault.svg"} <= set(charts), charts
+    result = CliRunner().invoke(main, ["-C", str(root), "build"], env=CLEAN_ENV)
+    assert result.exit_code == 0, result.output[-500:]
+
+
+def _markdown_files(root: Path) -> list[Path]:
+    return [*(root / "content" / "weekly").glob("*.md"), *(root / "exports" / "devto").glob("*.md")]
+
+
+def no_script_link_in_markdown(root: Path, facts: dict | None) -> None:
+    """the post's Markdown and the dev.to export hold no link a CommonMark renderer decodes to `javascript:`"""
+    from markdown_it import MarkdownIt
+
+    from hostile.safety import scan_html
+
+    md = MarkdownIt("commonmark", {"html": True})
+    md.validateLink = lambda url: True  # as a renderer without markdown-it's own link check
+    for path in _markdown_files(root):
+        problems, _ = scan_html(md.render(path.read_text("utf-8")))
+        assert problems == [], (path.name, problems)
+
+
+def no_bidi_controls(root: Path, facts: dict | None) -> None:
+    """no embedding, override or isolate control from the book reaches a page, chart, feed, email or Markdown"""
+    outputs = [*(root / "site").rglob("*"), *_markdown_files(root)]
+    for path in outputs:
+        if path.suffix in (".html", ".svg", ".xml", ".eml", ".md", ".txt"):
+            text = path.read_text("utf-8", errors="replace")
+            assert not re.search("[\u202a-\u202e\u2067]", text), path  # our own FSI (U+2068)/PDI stay allowed
+
+
+def email_attributes_escaped(root: Path, facts: dict | None) -> None:
+    """no attribute value in the email's HTML holds a raw `<` or `>`"""
+    from hostile.safety import read_eml
+
+    emls = sorted((root / "site").rglob("*.eml"))
+    assert emls
+    for eml in emls:
+        _, body = read_eml(eml)
+        assert not re.search(r'=\s*"[^"]*[<>][^"]*"', body), eml.name
+
+
+def draft_not_published(root: Path, facts: dict | None) -> None:
+    """the draft is not on the site (drafts are built only with `--drafts`)"""
+    assert (root / "site" / "posts" / "plain").is_dir()
+    assert not (root / "site" / "posts" / "secret").exists()
+
+
+def first_draft_written(root: Path, facts: dict | None) -> None:
+    """the draft is written (status draft), no site yet"""
+    post = (root / "content" / "weekly" / f"{WEEK}.md").read_text("utf-8")
+    assert "status: draft" in post and not (root / "site" / "index.html").exists()
+
+
+def huge_symbol_bounded(root: Path, facts: dict | None) -> None:
+    """charts are drawn with the label cut to a few dozen characters"""
+    svgs = list((root / "site").rglob("win-rate.svg"))
+    assert len(svgs) == 1 and "S" * 100 not in svgs[0].read_text("utf-8")
+
+
+PUBLISHED_AND_DRAFT = {"posts/plain.md": post(), "posts/secret.md": post("Secret draft", status="draft")}
+
+CASES += [
+    # 1. argument injection into git
+    Case("deploy-remote-upload-pack", "`[deploy] remote` that git would read as `--upload-pack=<command>`",
+         toml_extra('[deploy]\nremote = "--upload-pack=touch pwned; false"\n'), ("deploy",), ERROR,
+         names=("[deploy] remote", "option"), check=no_pwned_file),
+    Case("deploy-remote-ext", "an `ext::` remote (git's remote helper that runs a command), from the environment",
+         book(), ("deploy",), ERROR, names=("[deploy] remote", "helper"), check=no_pwned_file,
+         env={"PUBLISHER_DEPLOY_REMOTE": "ext::sh -c touch% pwned"}),
+    # 2. `$...$` read as mathtext by matplotlib
+    Case("symbol-dollar-math", "`$...$` pairs in a symbol, a book name and a root cause (matplotlib mathtext)",
+         book(trades=base_trades(symbol=DOLLARS),
+              books=[{"id": 1, "name": "$\\frac{1}{0}$ book", "role": "standard", "starting_balance": 1000.0}],
+              vault=vault("bad", root_cause="$x^$ slip")),
+         WEEKLY, SAFE, shown=(DOLLARS,), figures=BASE_FIGURES, check=charts_drawn_and_rebuild_works),
+    # 3. resource bombs
+    Case("front-matter-alias-bomb", "a 400-byte front matter of nested YAML aliases (a billion laughs)",
+         content({**PLAIN, "posts/bomb.md": "---\n" + ALIAS_BOMB + "title: boom\ndate: 2026-04-20\n---\n\nBody\n"}),
+         BUILD, ERROR, names=("bomb.md", "aliases")),
+    Case("front-matter-huge-field", "a 100,000-character title in front matter",
+         content({**PLAIN, "posts/huge.md": post("t" * 100_000)}), BUILD, ERROR, names=("huge.md", "'title'")),
+    Case("brief-alias-bomb", "a research brief made of nested YAML aliases", brief(ALIAS_BOMB),
+         ("draft", "brief.yaml", "--llm", "none"), ERROR, names=("brief.yaml", "aliases")),
+    # 4. hangs
+    Case("book-is-a-fifo", "the book path is a FIFO (opening it would block forever)", fifo_book, FACTS, ERROR,
+         names=("book.sqlite", "not a regular file")),
+    Case("mapped-sql-never-ends", "a mapped table whose SQL never ends (a recursive CTE), `query_timeout = 1`",
+         endless_sql, FACTS, ERROR, names=("[book.mapping.trades] sql", "query_timeout")),
+    # 5. invalid dates
+    Case("front-matter-feb-30", "`date: 2026-02-30` in front matter", content({**PLAIN, "posts/feb.md": post().replace(
+        "2026-04-20T09:30:00+00:00", "2026-02-30")}), BUILD, ERROR, names=("feb.md", "'date'", "2026-02-30")),
+    Case("front-matter-hour-25", "hour 25 in a front-matter date", content({**PLAIN, "posts/hour.md": post().replace(
+        "2026-04-20T09:30:00+00:00", "2026-04-20 25:00:00")}), BUILD, ERROR, names=("hour.md", "'date'")),
+    Case("front-matter-offset-25h", "offset `+25:00` in a front-matter date", content({
+        **PLAIN, "posts/zone.md": post().replace("+00:00", "+25:00")}), BUILD, ERROR, names=("zone.md", "'date'")),
+    Case("front-matter-year-9999", "a post dated 9999-12-31 23:00 at UTC-5 (after the last UTC date)",
+         content({**PLAIN, "posts/late.md": post().replace("2026-04-20T09:30:00+00:00", "9999-12-31T23:00:00-05:00")}),
+         BUILD, ERROR, names=("late.md", "date")),
+    Case("brief-feb-30", "`date: 2026-02-30` in a research brief",
+         brief("title: T\ndate: 2026-02-30\nsections:\n  - {heading: A, instruction: B, words: 50}\n"),
+         ("draft", "brief.yaml", "--llm", "none"), ERROR, names=("brief.yaml", "'date'")),
+    Case("timestamp-year-0000", "an open trade opened in the year 0000 (SQLite accepts it, Python cannot)",
+         book(trades=base_trades() + [trade(1, "BTC/USDT", entry=1, opened="0000-01-01T00:00:00Z", id=3)]),
+         FACTS, ERROR, names=("trades", "opened_at", "row id 3")),
+    Case("week-0001-W01", "`--week 0001-W01` (the week before it has no dates)", book(),
+         ("facts", "--week", "0001-W01", "--json"), ERROR, names=("0001-W01",)),
+    Case("output-folder-blocked", "the output folder `.publisher/` cannot be created (a file is in the way)",
+         state_is_a_file, BUILD, ERROR, names=(".publisher",)),
+    # 6. terminal escapes
+    Case("book-text-terminal-escapes", "OSC (window title, clipboard) and CSI sequences in a symbol and a book name",
+         book(trades=base_trades(symbol=OSC_CSI),
+              books=[{"id": 1, "name": OSC_CSI, "role": "standard", "starting_balance": 1000.0}]),
+         ("facts", "--week", WEEK), SAFE, says=(OSC_CSI_SHOWN,)),
+    Case("weekly-terminal-escapes", "OSC/CSI sequences in book text through the weekly run and its summary",
+         book(trades=base_trades(symbol=OSC_CSI), news=news(OSC_CSI)), WEEKLY, SAFE, figures=BASE_FIGURES),
+    # 7. one URL policy
+    Case("news-url-entity-colon", "a news URL written `javascript&colon;...`", book(news=news(
+        "Colon bait", url="javascript&colon;alert(document.cookie)")), WEEKLY, SAFE, shown=("Colon bait",),
+         check=no_script_link_in_markdown),
+    Case("news-url-entity-j", "a news URL written `&#106;avascript:...` and one with a Markdown backslash escape",
+         book(news=news("Entity bait", url="&#106;avascript:alert(1)")
+              + [{**news("Slash bait", url="javascript\\:alert(2)")[0], "rank": 2}]),
+         WEEKLY, SAFE, shown=("Entity bait", "Slash bait"), check=no_script_link_in_markdown),
+    Case("post-cover-entity-javascript", "entity-encoded `javascript:` as a post's cover image and canonical URL",
+         content({"posts/urls.md": post(cover_image="'javascript&colon;alert(1)'",
+                                        canonical_url="'&#x6A;avascript:alert(2)'")}), BUILD, SAFE,
+         check=bad_urls_dropped),
+    # 8. bidirectional controls
+    Case("symbol-bidi-override", "U+202E (right-to-left override) and a stray isolate in a symbol and a headline",
+         book(trades=base_trades(symbol=BIDI), news=news(f"Rates {BIDI} up")), WEEKLY, SAFE,
+         figures=BASE_FIGURES, check=no_bidi_controls),
+    # 9. link rewriting on text
+    Case("news-title-src-attribute", "`src=\"...\"` and `href=\"...\"` written in a headline (text, not markup)",
+         book(news=news(SRC_TEXT)), WEEKLY, SAFE, shown=(SRC_TEXT,)),
+    Case("post-inline-code-src", "`src=\"logo.png\"` in a paragraph and in inline code of a post",
+         content({"posts/code.md": post(body=f"Write {SRC_TEXT}.\n\nOr `<img src=\"logo.png\">` in code.\n")}),
+         BUILD, SAFE, shown=(f"Write {SRC_TEXT}.", '<img src="logo.png">')),
+    # 10. email attributes
+    Case("chart-alt-markup", "markup in a symbol that reaches the chart descriptions (`alt`) of the email",
+         book(trades=base_trades(symbol="<b>ETH</b>\"/><x")), WEEKLY, SAFE, check=email_attributes_escaped),
+    # 11. environment variables acting as flags; config values
+    Case("env-weekly-force", "`PUBLISHER_WEEKLY_FORCE=1` (not a config key: flags are options only)", book(),
+         WEEKLY, ERROR, names=("PUBLISHER_WEEKLY_FORCE",), env={"PUBLISHER_WEEKLY_FORCE": "1"}),
+    Case("env-weekly-push", "`PUBLISHER_WEEKLY_PUSH=1`", book(), WEEKLY, ERROR, names=("PUBLISHER_WEEKLY_PUSH",),
+         env={"PUBLISHER_WEEKLY_PUSH": "1"}),
+    Case("env-build-drafts", "`PUBLISHER_BUILD_DRAFTS=1` (click's automatic prefix is gone)",
+         content(PUBLISHED_AND_DRAFT), BUILD, SAFE, check=draft_not_published, env={"PUBLISHER_BUILD_DRAFTS": "1"}),
+    Case("feed-limit-negative", "`[feed] limit = -1`", toml_extra("[feed]\nlimit = -1\n"), WEEKLY, ERROR,
+         names=("[feed] limit",)),
+    Case("weekly-title-internals", "a `weekly_title` format reaching Python internals (`{site.__class__}`)",
+         book(), WEEKLY, ERROR, names=("weekly_title",),
+         env={"PUBLISHER_SITE_WEEKLY_TITLE": "{site.__class__.__mro__}"}),
+    # 12. the README's own flow
+    Case("first-draft", "`publish weekly` right after `publish init`: a first draft, nothing published yet", book(),
+         ("weekly", "--week", WEEK, "--llm", "none"), SAFE, check=first_draft_written, says=("next:",)),
+    # 15. smaller
+    Case("hot-journal", "a hot journal left by a writer that crashed mid-transaction (rollback-journal book)",
+         hot_journal, FACTS, ERROR, names=("book.sqlite", "hot journal")),
+    Case("post-guid-mapping", "a `guid` that is a mapping, not text", content({**PLAIN, "posts/guid.md": post(
+        guid="{a: 1}")}), BUILD, ERROR, names=("guid.md", "guid")),
+    Case("post-tag-300", "a 300-character tag", content({**PLAIN, "posts/longtag.md": post().replace(
+        "tags: [python]", "tags: [" + "a" * 300 + "]")}), BUILD, ERROR, names=("longtag.md", "tag")),
+    Case("symbol-1mb", "a 1 MB symbol (chart labels are bounded)", book(trades=base_trades(symbol="S" * 1_000_000)),
+         WEEKLY, SAFE, figures=BASE_FIGURES, check=huge_symbol_bounded),
+]
+
+
 def markdown_table() -> str:
     """The corpus as the Markdown table of docs/reliability.md."""
     rows = ["| Case | Input | Command | Outcome | How the test shows it |", "|---|---|---|---|---|"]
     for case in CASES:
-        command = "publish " + " ".join(case.command)
+        env = "".join(f"{k}={v} " for k, v in case.env.items())
+        command = env + "publish " + " ".join(case.command)
         outcome = case.outcome + (" (known bug, xfail)" if case.bug else "")
         rows.append(f"| `{case.name}` | {case.what.replace('|', '&#124;')} | `{command}` | {outcome} | "
                     f"{case.shows.replace('|', '&#124;')} |")

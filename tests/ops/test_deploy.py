@@ -232,3 +232,33 @@ def test_missing_git_is_one_line(project: Path, bare: Path, tmp_path: Path, monk
 def test_unreachable_remote_is_one_line(project: Path) -> None:
     with pytest.raises(DeployError, match="cannot reach remote .*pages.git"):
         deploy_site(config_for(project), "Publish")
+
+
+@pytest.mark.parametrize("remote", [
+    "--upload-pack=touch pwned; false",
+    "-uupload",
+    "ext::sh -c touch% pwned",
+    "fd::3",
+    "  --receive-pack=touch pwned",
+])
+def test_a_remote_git_would_read_as_an_option_or_a_command_is_refused(project: Path, remote: str,
+                                                                     tmp_path: Path) -> None:
+    """`[deploy] remote` is a config value passed to git: it must never become an option or a command."""
+    result = CliRunner().invoke(main, ["-C", str(project), "deploy"], env={"PUBLISHER_DEPLOY_REMOTE": remote})
+    assert result.exit_code == 1 and "[deploy] remote" in result.output, result.output
+    assert not list(tmp_path.rglob("pwned")) and not (project / ".publisher" / "deploy").exists()
+
+
+def test_git_gets_the_remote_after_a_double_dash(project: Path, bare: Path) -> None:
+    """Belt and braces: every git call that takes the remote has `--` before it (ls-remote, fetch, push)."""
+    calls: list[list[str]] = []
+
+    def runner(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess:
+        calls.append(cmd)
+        return subprocess.run(cmd, **kwargs)  # type: ignore[call-overload]
+
+    deploy_site(config_for(project), "Publish", runner=runner)
+    with_remote = [c for c in calls if str(bare.resolve()) in c]
+    assert {verb for c in with_remote for verb in ("ls-remote", "push") if verb in c} == {"ls-remote", "push"}
+    for cmd in with_remote:
+        assert "--" in cmd and cmd.index("--") < cmd.index(str(bare.resolve())), cmd

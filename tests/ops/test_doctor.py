@@ -49,3 +49,11 @@ def test_a_remote_relative_to_the_project_is_found_as_deploy_finds_it(tmp_path: 
     code, out = doctor(root, {"PUBLISHER_LLM": "none", "PUBLISHER_DEPLOY_REMOTE": "pages.git"})
     assert code == 0, out
     assert "✓ deploy:" in out
+
+
+def test_doctor_never_runs_an_option_like_remote(tmp_path: Path) -> None:
+    """doctor probes the remote with git ls-remote: an `--upload-pack=...` value is refused, not run."""
+    assert CliRunner().invoke(main, ["init", str(tmp_path)]).exit_code == 0
+    code, out = doctor(tmp_path, {"PUBLISHER_LLM": "none", "PUBLISHER_DEPLOY_REMOTE": "--upload-pack=touch pwned"})
+    assert code != 0 and "✗ git: [deploy] remote" in out and "option" in out
+    assert not list(tmp_path.rglob("pwned")) and not Path("pwned").exists()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import html
+import http.client
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -21,20 +23,23 @@ from publisher.config import Config, load_config
 from publisher.errors import BuildError, PublisherError
 from publisher.ops.serve import DevServer, preview_config
 
+# Safety nets only, never performance bounds: a loaded machine may be slow, the test must not hang.
+PATIENCE_S = 300
 
-def fetch(url: str) -> tuple[int, str]:
+
+def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=PATIENCE_S) as response:
             return response.status, response.read().decode("utf-8")
     except urllib.error.HTTPError as err:
         return err.code, err.read().decode("utf-8")
 
 
-def wait_for(check: Callable[[], bool], timeout: float = 10.0) -> None:
+def wait_for(check: Callable[[], bool], timeout: float = PATIENCE_S) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the preview")
+            raise AssertionError("the preview never reached the expected state")
         time.sleep(0.05)
 
 
@@ -185,9 +190,81 @@ def test_publish_serve_cli_shows_drafts_and_rebuilds(tmp_path: Path) -> None:
         assert "draft-banner" in page and '<script src="/__reload.js" data-build="1">' in page
 
         post.write_text(post.read_text(encoding="utf-8").replace("First words.", "Second thoughts."), encoding="utf-8")
-        wait_for(lambda: fetch(url + "__reload")[1] == "2", timeout=30)
+        wait_for(lambda: fetch(url + "__reload")[1] == "2")
         assert "Second thoughts." in fetch(url + "posts/hello/")[1]
         assert not (tmp_path / "site").exists()
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=10)
+        proc.wait(timeout=PATIENCE_S)
+    assert proc.returncode == 0 and "stopped" in proc.stdout.read()
+
+
+@pytest.mark.parametrize(("host", "allowed"), [
+    ("127.0.0.1:8000", True), ("localhost:8000", True), ("[::1]:8000", True), ("192.168.1.20:8000", True),
+    ("app.localhost", True), ("evil.example:8000", False), ("127.0.0.1.nip.io", False), ("", False),
+    ("localhost.evil.example", False),
+])
+def test_only_localhost_or_ip_host_headers_are_answered(server: tuple[DevServer, list[str]], host: str,
+                                                        allowed: bool) -> None:
+    """DNS rebinding: a hostile page whose own name resolves to 127.0.0.1 sends that name as Host."""
+    dev, _ = server
+    conn = http.client.HTTPConnection(*dev.httpd.server_address[:2], timeout=PATIENCE_S)
+    conn.putrequest("GET", "/", skip_host=True)
+    if host:
+        conn.putheader("Host", host)
+    conn.endheaders()
+    response = conn.getresponse()
+    body = response.read().decode("utf-8")
+    conn.close()
+    if allowed:
+        assert response.status == 200 and "<li>First week</li>" in body
+    else:
+        assert response.status == 403 and "First week" not in body
+
+
+def test_stop_does_not_wait_for_a_rebuild_in_progress(project: Path) -> None:
+    """Ctrl-C mid-build: stop() returns while the build is still running (it would block forever here)."""
+    config = load_config(project, environ={})
+    real = tiny_build(config)
+    started, release = threading.Event(), threading.Event()
+
+    def build(out: Path) -> None:
+        if (project / "content" / "second.md").exists():
+            started.set()
+            release.wait()  # a build that does not end until the test says so
+        real(out)
+
+    dev = DevServer(config, port=0, build=build, poll_interval=0.05, echo=lambda _: None).start()
+    try:
+        (project / "content" / "second.md").write_text("# Second\n", encoding="utf-8")
+        assert started.wait(PATIENCE_S)
+        dev.stop()
+        assert not release.is_set()  # stop() came back although the build never finished
+        with pytest.raises(OSError):
+            fetch(dev.url)
+    finally:
+        release.set()
+
+
+def test_ctrl_c_during_the_first_build_stops_the_command(tmp_path: Path) -> None:
+    """SIGINT while `publish serve` is still building: the command ends cleanly (exit 0, "stopped")."""
+    post = tmp_path / "content" / "posts" / "hello.md"
+    post.parent.mkdir(parents=True)
+    post.write_text("---\ntitle: Hello\ndate: 2026-04-14\n---\nWords.\n", encoding="utf-8")
+    code = ("import sys, threading, publisher.site.build as b\n"
+            "real = b.build_site\n"
+            "def slow(*a, **k):\n"
+            "    print('building', flush=True); threading.Event().wait()\n"
+            "b.build_site = slow\n"
+            "from publisher.cli import main\n"
+            "main(['-C', sys.argv[1], 'serve', '--port', '0'])\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "building"
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=PATIENCE_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0 and "stopped" in proc.stdout.read()
