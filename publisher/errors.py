@@ -31,3 +31,7 @@ class BuildError(PublisherError):
 
 class DeployError(PublisherError):
     pass
+
+
+class SendError(PublisherError):
+    pass

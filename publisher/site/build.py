@@ -538,7 +538,7 @@ class _Builder:
         self.result.warnings.extend(report.warnings)
 
     def newsletters(self, published: list[Post]) -> None:
-        from publisher.site.newsletter import write_newsletter
+        from publisher.site.newsletter import preview_path, write_newsletter
 
         self.stage = "writing newsletters"
         for post in published:
@@ -548,7 +548,8 @@ class _Builder:
             entry = self.cache.current[post.slug]
             previous = self.cache.previous.get(post.slug, {}).get("newsletter")
             folder = f"newsletter/{post.slug}/"
-            if post.slug in self.reused and previous and _reuse_tree(self.config.site_dir / folder, self.out / folder):
+            if (post.slug in self.reused and previous and preview_path(post, self.config).is_file()
+                    and _reuse_tree(self.config.site_dir / folder, self.out / folder)):
                 rel = previous
             else:
                 rel = Path(write_newsletter(post, self.config, self.out)).relative_to(self.out).as_posix()
