@@ -92,6 +92,7 @@ class SMTPConfig:
     security: str = "starttls"  # starttls | ssl | none
     user: str = ""
     password_env: str = "PUBLISHER_SMTP_PASSWORD"  # the password is read from this variable, never the file
+    ca_file: str = ""  # extra CA certificates (PEM) to trust, for a relay with a private CA
     timeout: float = 30.0
     rate_per_minute: float = 60.0  # at most this many messages a minute (0: no limit)
     retries: int = 3  # reconnections after a dropped connection, per run

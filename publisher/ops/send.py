@@ -238,7 +238,10 @@ def connect(config: Config, environ: dict[str, str] | None = None) -> smtplib.SM
     if smtp.user and smtp.security == "none" and smtp.host not in _LOCAL_HOSTS:
         raise SendError(f"[smtp] security = 'none' would send the password for {smtp.user!r} in clear to "
                         f"{smtp.host}; use starttls or ssl")
-    context = ssl.create_default_context()
+    try:  # certificates are always verified; ca_file adds a private CA, it never turns checking off
+        context = ssl.create_default_context(cafile=str(config.path(smtp.ca_file)) if smtp.ca_file else None)
+    except (OSError, ssl.SSLError) as exc:
+        raise SendError(f"[smtp] ca_file = {smtp.ca_file!r}: cannot load it ({exc}); give a PEM file of CA certificates") from None
     if smtp.security == "ssl":
         conn: smtplib.SMTP = smtplib.SMTP_SSL(smtp.host, port, timeout=smtp.timeout, context=context)
     else:

@@ -8,6 +8,8 @@ import email
 import email.policy
 import shutil
 import socket
+import ssl
+import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -286,3 +288,54 @@ def test_plain_list_with_comments_and_duplicates(tmp_path: Path) -> None:
     path = tmp_path / "subs.txt"
     path.write_text("# list\nann@mail.test\n\n  bob@mail.test  \nANN@mail.test\n", encoding="utf-8")
     assert load_subscribers(path) == ["ann@mail.test", "bob@mail.test"]
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (the client trusts it through [smtp] ca_file)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not installed")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_tls_and_login_with_the_password_from_the_environment(tmp_path: Path, built: Path, certificate, security) -> None:
+    from aiosmtpd.smtp import AuthResult
+
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.password == b"s3cret", handled=False)  # handled=False: aiosmtpd answers 535
+
+    server, port = Server(), _free_port()
+    # aiosmtpd cannot tell that an implicit-TLS (ssl) session is encrypted: it may require TLS for AUTH
+    # only under STARTTLS.
+    tls = ({"ssl_context": context, "auth_require_tls": False} if security == "ssl"
+           else {"tls_context": context, "require_starttls": True, "auth_require_tls": True})
+    controller = aiosmtpd.Controller(server, hostname="127.0.0.1", port=port, authenticator=authenticator, **tls)
+    controller.start()
+    try:
+        config = project(tmp_path, built, port)
+        config.smtp.security, config.smtp.user, config.smtp.ca_file = security, "ops", str(cert)
+        with pytest.raises(SendError, match="refused the login of 'ops'"):
+            send_newsletter(config, environ={"PUBLISHER_SMTP_PASSWORD": "wrong"})
+        assert server.messages == []
+        report = send_newsletter(config, environ={"PUBLISHER_SMTP_PASSWORD": "s3cret"})
+        assert report.sent == SUBSCRIBERS and server.delivered() == Counter(SUBSCRIBERS)
+        assert logins[-1] == (b"ops", b"s3cret") and (b"ops", b"wrong") in logins
+        (tmp_path / "subscribers.csv").write_text("zed@mail.test\n")
+        config.smtp.ca_file = ""  # the same server, its certificate no longer trusted: nothing is sent
+        with pytest.raises(SendError, match="CERTIFICATE_VERIFY_FAILED"):
+            send_newsletter(config, environ={"PUBLISHER_SMTP_PASSWORD": "s3cret"})
+        assert server.delivered()["zed@mail.test"] == 0
+    finally:
+        controller.stop()
