@@ -299,7 +299,7 @@ def deliver(conn: smtplib.SMTP, sender: str, recipient: str, data: bytes, commit
     committing()
     conn.send(b".\r\n")
     code, reply = conn.getreply()
-    if code == 250:
+    if 200 <= code < 300:
         return "sent", _answer(code, reply)
     return ("rejected" if code >= 500 else "deferred"), _answer(code, reply)
 
