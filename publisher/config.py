@@ -78,7 +78,7 @@ class NewsletterConfig:
     sender: str = "Operator <operator@example.com>"
     recipient: str = ""  # To: of the preview message in .publisher/newsletter/ (default: the sender)
     images: str = "cid"  # cid (attached) | url (linked from the site)
-    list_unsubscribe: str = "<mailto:unsubscribe@example.com?subject=unsubscribe>"
+    list_unsubscribe: str = ""  # extra List-Unsubscribe entries, e.g. "<mailto:leave@you.dev?subject=unsubscribe>"
     # Per-recipient one-click unsubscribe (RFC 8058), an https URL: {email} and {token} are filled in.
     unsubscribe_url: str = ""
     unsubscribe_secret_env: str = "PUBLISHER_UNSUBSCRIBE_SECRET"  # HMAC key of {token}

@@ -350,6 +350,8 @@ def send_newsletter(
     post = find_post(config, post_ref)
     subscribers = load_subscribers(config.path(config.newsletter.subscribers))
     sender = parse_address(config.newsletter.sender, "[newsletter] sender").addr_spec
+    if not config.newsletter.unsubscribe_url.strip() and not config.newsletter.list_unsubscribe.strip():
+        raise SendError("no unsubscribe link: set [newsletter] unsubscribe_url (https, one-click) before sending")
     fake = placeholders(config, subscribers)
     if fake and not dry_run:
         raise SendError(f"placeholder address in the newsletter: {fake[0]}; set your own (see 'publish doctor'), "

@@ -383,8 +383,6 @@ class Issue:
         visible = _visible_unsubscribe(config, unsubscribe_url)
         text = self.text.replace(_PERSONAL, visible)
         html = self.html.replace(_PERSONAL, htmllib.escape(visible, quote=True))
-        if not visible:  # no link configured: drop the footer line rather than link nowhere
-            text = text.replace("\nUnsubscribe: \n", "\n")
         msg = EmailMessage(policy=email.policy.SMTP)
         msg["From"] = parse_address(news.sender, "[newsletter] sender")
         msg["To"] = recipient
@@ -421,10 +419,11 @@ def make_issue(post: Post, config: Config, site_dir: Path) -> Issue:
     charts = _charts_of(post, site_dir)
     cid = config.newsletter.images == "cid"
     facts = load_facts(post)
-    html = render_email_html(post, config, charts, cid=cid, unsubscribe_url=_PERSONAL, facts=facts)
+    personal = _PERSONAL if config.newsletter.unsubscribe_url.strip() or _static_unsubscribe(config) else ""
+    html = render_email_html(post, config, charts, cid=cid, unsubscribe_url=personal, facts=facts)
     used = {_cid(png, post, config): png for png in charts.values() if f"cid:{_cid(png, post, config)}" in html}
     return Issue(post=post, config=config, subject=email_subject(post, facts),
-                 text=render_email_text(post, config, _PERSONAL), html=html, attachments=used if cid else {})
+                 text=render_email_text(post, config, personal), html=html, attachments=used if cid else {})
 
 
 def write_newsletter(post: Post, config: Config, site_dir: Path) -> Path:

@@ -260,6 +260,10 @@ def test_placeholders_stop_a_send_and_doctor_lists_them(tmp_path: Path, smtp, bu
     config.newsletter.sender = "Operator <operator@example.com>"
     with pytest.raises(SendError, match=r"\[newsletter\] sender"):
         send_newsletter(config, environ={})
+    config.newsletter.unsubscribe_url = config.newsletter.list_unsubscribe = ""
+    with pytest.raises(SendError, match="no unsubscribe link"):
+        send_newsletter(config, environ={})
+    assert server.messages == []
 
 
 def test_password_comes_from_the_environment(tmp_path: Path, smtp, built: Path) -> None:

@@ -155,3 +155,14 @@ def test_hostile_title_cannot_inject_headers(tmp_path):
 def test_quiet_week_subject(tmp_path):
     _, _, path = setup(tmp_path, facts=quiet_facts())
     assert parse(path)["Subject"].endswith(": no round-trips closed")
+
+
+def test_without_any_unsubscribe_address_no_empty_link(tmp_path):
+    config, post, _ = setup(tmp_path)
+    config.newsletter.list_unsubscribe = ""
+    msg = make_issue(post, config, tmp_path / "site").message("ann@mail.test")
+    html = msg.get_body(("html",)).get_content()
+    text = msg.get_body(("plain",)).get_content()
+    assert msg["List-Unsubscribe"] is None and msg["List-Unsubscribe-Post"] is None
+    assert "Unsubscribe" not in html and 'href=""' not in html and "Unsubscribe" not in text
+    assert "unsubscribe.invalid" not in msg.as_string()
