@@ -27,6 +27,7 @@ import html as htmllib
 import json
 import os
 import re
+import struct
 import textwrap
 from dataclasses import dataclass
 from email.headerregistry import Address
@@ -163,26 +164,45 @@ def _visible_unsubscribe(config: Config, personal: str) -> str:
 # --- HTML --------------------------------------------------------------------------------------------
 
 
-def _email_images(html: str, post: Post, config: Config, charts: dict[str, Path], cid: bool) -> str:
-    """Chart SVGs become their PNGs (absolute URL or cid:); any other SVG image becomes its alt text.
+def _png_size(png: Path) -> tuple[int, int] | None:
+    """(width, height) from the PNG header, or None when the file is not a PNG."""
+    with open(png, "rb") as handle:
+        head = handle.read(24)
+    if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        return None
+    return struct.unpack(">II", head[16:24])
+
+
+def _email_images(html: str, post: Post, config: Config, charts: dict[str, Path], cid: bool, web: bool = False) -> str:
+    """Chart SVGs become their PNGs (cid:, absolute URL, or for the web version a URL relative to
+    it, which works wherever the site is served); any other SVG image becomes its alt text.
 
     Runs on HTML whose URLs are already absolute."""
 
     base = post_url(post, config)
+    column = WIDTH - 40  # the content cell's padding
 
     def swap(match: re.Match[str]) -> str:
         attrs = {k: htmllib.unescape(v) for k, v in _ATTR.findall(match.group(0))}
         src, alt = attrs.get("src", ""), attrs.get("alt", "")
         stem = Path(urlparse(src).path).stem
+        height = ""
         if src == urljoin(base, f"charts/{stem}.svg") and stem in charts:
             png = charts[stem]
-            target = f"cid:{_cid(png, post, config)}" if cid else urljoin(base, f"charts/{png.name}")
+            if cid:
+                target = f"cid:{_cid(png, post, config)}"
+            elif web:  # newsletter/<slug>/index.html -> the post's charts
+                target = f"../../{post.url_path}charts/{png.name}"
+            else:
+                target = urljoin(base, f"charts/{png.name}")
+            size = _png_size(png)
+            height = f' height="{round(column * size[1] / size[0])}"' if size and size[0] else ""
         elif urlparse(src).path.lower().endswith(".svg"):
             return f"<em>{htmllib.escape(alt)}</em>" if alt else ""
         else:
             target = src
-        return (f'<img src="{htmllib.escape(target)}" alt="{htmllib.escape(alt)}" width="{WIDTH - 48}" '
-                f'style="width: 100%; max-width: {WIDTH - 48}px;">')
+        return (f'<img src="{htmllib.escape(target)}" alt="{htmllib.escape(alt)}" width="{column}"{height} '
+                f'style="width: 100%; max-width: {column}px; height: auto;">')
 
     return _IMG.sub(swap, html)
 
@@ -199,7 +219,7 @@ def render_email_html(post: Post, config: Config, charts: dict[str, Path], *, ci
     `web=True` renders the public web version: no unsubscribe link, nothing about a recipient."""
     base = post_url(post, config)
     body = absolutize_html(clean_html(post.html), base)  # links absolute, before images become cid:
-    body = _scrolling_tables(_email_images(body, post, config, charts, cid))
+    body = _scrolling_tables(_email_images(body, post, config, charts, cid, web=web))
     page = template_env(config).get_template(TEMPLATE).render(
         language=config.site.language,
         title=post.title,

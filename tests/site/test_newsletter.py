@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+from urllib.parse import urljoin
 
 from facts_sample import HOSTILE_TITLE, quiet_facts, sample_facts, write_weekly
 
@@ -70,7 +71,11 @@ def test_url_mode_links_the_png_charts(tmp_path):
     assert srcs == [f"https://blog.example.com/log/weekly/weekly-2026-w16/charts/{n}.png"
                     for n in ("equity", "drawdown", "win-rate", "vault")]
     web = (path.parent / "index.html").read_text(encoding="utf-8")
-    assert re.findall(r'<img src="([^"]+)"', web) == srcs
+    # The web version is served from the site: its charts are relative, so they load before a deploy too.
+    web_srcs = re.findall(r'<img src="([^"]+)"', web)
+    assert [urljoin("https://blog.example.com/log/newsletter/weekly-2026-w16/", s) for s in web_srcs] == srcs
+    assert all((path.parent / s).resolve().is_file() for s in web_srcs)
+    assert re.findall(r'<img [^>]*width="560" height="(\d+)"', html)  # the size reserved before the image loads
     assert "list@example.com" not in web and "Unsubscribe" not in web  # public: nothing about a recipient
 
 
