@@ -1,5 +1,6 @@
 """The newsletter as a reader's mail client shows it, in headless Chromium: the HTML part of the
-built message, with its CID charts resolved from the attachments (as a client does), fits phones
+built message, with its CID charts resolved from the attachments (as a client does), and the
+public web version served with the site, fit phones
 from 320 px to the 600 px column without horizontal scrolling (wide tables scroll inside their own
 box), shows its charts, and logs nothing to the console. Screenshots at 375 and 1280 px are left
 under the test's tmp folder (the path is printed) for a person to look at."""
@@ -32,9 +33,9 @@ WIDTHS = (320, 375, 600)
 # Test-only harness (never part of the site): the message in iframes as wide as each phone, and
 # what overflows horizontally, which --dump-dom prints.
 PROBE = """<!doctype html><html><head><link rel="icon" href="data:,"></head><body><pre id="out">pending</pre><script>
-const widths = %s, results = {};
-let left = widths.length;
-for (const width of widths) {
+const pages = %s, widths = %s, results = {};
+let left = pages.length * widths.length;
+for (const page of pages) for (const width of widths) {
   const frame = document.createElement("iframe");
   frame.width = width; frame.height = 800; frame.style.border = "0";
   frame.onload = () => {
@@ -45,14 +46,14 @@ for (const width of widths) {
       }
       return el.getBoundingClientRect().right > root.clientWidth + 0.5;
     }).map(el => el.tagName + "." + el.className);
-    results[width] = {
+    results[page + "@" + width] = {
       scroll: root.scrollWidth, client: root.clientWidth, wide: wide,
       images: [...doc.images].map(i => [i.naturalWidth, Math.round(i.getBoundingClientRect().width)]),
       scrollers: [...doc.querySelectorAll("div")].filter(d => getComputedStyle(d).overflowX === "auto").length,
     };
     if (--left === 0) document.getElementById("out").textContent = JSON.stringify(results);
   };
-  frame.src = "/mail.html";
+  frame.src = "/" + page;
   document.body.appendChild(frame);
 }
 </script></body></html>"""
@@ -98,7 +99,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     www = root / "mailview"
     www.mkdir()
     (www / "mail.html").write_text(as_a_client_shows_it(eml), encoding="utf-8")
-    (www / "probe.html").write_text(PROBE % json.dumps(WIDTHS), encoding="utf-8")
+    shutil.copytree(root / "site", www / "site")  # the public web version, served with the site
+    (web,) = (www / "site" / "newsletter").glob("*/index.html")
+    pages = ["mail.html", web.parent.relative_to(www).as_posix() + "/"]
+    (www / "probe.html").write_text(PROBE % (json.dumps(pages), json.dumps(WIDTHS)), encoding="utf-8")
     handler = functools.partial(_Quiet, directory=str(www))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -116,11 +120,12 @@ def test_email_fits_phones_without_horizontal_scroll(served):
     match = re.search(r'<pre id="out">(.*?)</pre>', run.stdout, re.S)
     assert match and match.group(1) != "pending", run.stdout[-2000:]
     results = json.loads(match.group(1).replace("&quot;", '"').replace("&amp;", "&"))
-    for width in WIDTHS:
-        found = results[str(width)]
+    assert len(results) == 2 * len(WIDTHS)
+    for key, found in results.items():
+        width = int(key.rsplit("@", 1)[1])
         assert found["client"] == width
-        assert found["scroll"] <= width, (width, found)  # no horizontal scroll of the message
-        assert found["wide"] == [], (width, found["wide"])  # nothing cut off on the right
+        assert found["scroll"] <= width, (key, found)  # no horizontal scroll of the message
+        assert found["wide"] == [], (key, found["wide"])  # nothing cut off on the right
         assert len(found["images"]) >= 2 and all(natural > 0 for natural, _ in found["images"]), found["images"]
         assert all(shown <= width for _, shown in found["images"])
         assert found["scrollers"] >= 1  # the tables scroll inside their own box
