@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import fcntl
 import shutil
 import socket
 import ssl
@@ -36,6 +37,7 @@ class Server:
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], bytes]] = []
         self.reject: set[str] = set()
+        self.defer_once: set[str] = set()
         self.drop_at_rcpt: set[int] = set()  # drop when the n-th RCPT (1-based, over the server's life) arrives
         self.drop_after_data: set[int] = set()  # keep the n-th message but drop before answering its final dot
         self.rcpts = 0
@@ -48,6 +50,9 @@ class Server:
             return "421 closing"
         if address in self.reject:
             return "550 5.1.1 no such mailbox"
+        if address in self.defer_once:
+            self.defer_once.discard(address)
+            return "451 4.7.1 greylisted, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -204,6 +209,29 @@ def test_rejected_recipient_is_reported_and_not_retried(tmp_path: Path, smtp, bu
     again = send_newsletter(config, environ={})
     assert again.sent == [] and again.rejected == [] and again.already == 5
     assert server.rcpts == 5  # cy was asked once
+
+
+def test_a_temporary_refusal_is_retried_by_the_next_run(tmp_path: Path, smtp, built: Path) -> None:
+    server, port = smtp
+    server.defer_once = {"dee@mail.test"}
+    config = project(tmp_path, built, port)
+    report = send_newsletter(config, environ={})
+    assert report.deferred == [("dee@mail.test", "451 4.7.1 greylisted, try again later")] and not report.ok
+    result = CliRunner().invoke(main, ["-C", str(tmp_path), "send"], env={})
+    assert result.exit_code == 0, result.output
+    assert "sent 1 of 5 subscribers (4 already served by an earlier run)" in result.output
+    assert server.delivered() == Counter(SUBSCRIBERS)
+
+
+def test_one_send_at_a_time(tmp_path: Path, smtp, built: Path) -> None:
+    server, port = smtp
+    config = project(tmp_path, built, port)
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    with open(config.state_dir / "send.lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another `publish send` holds it
+        with pytest.raises(SendError, match="another 'publish send' is running"):
+            send_newsletter(config, environ={})
+    assert server.messages == []
 
 
 def test_a_crash_mid_list_resumes_where_it_stopped_at_the_rate_limit(tmp_path: Path, smtp, built: Path) -> None:
