@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 from publisher.config import Config
 from publisher.errors import ConfigError, SendError
@@ -397,7 +398,8 @@ def _send_all(config: Config, issue: Issue, sender: str, todo: list[str], unsubs
     where = f"{smtp.host}:{smtp.port or DEFAULT_PORTS[smtp.security]}"
     try:
         for address in todo:
-            data = issue.message(address, unsubscribe[address]).as_bytes()
+            now = dt.datetime.now(dt.UTC).astimezone(ZoneInfo(config.site.timezone))
+            data = issue.message(address, unsubscribe[address], date=now.replace(microsecond=0)).as_bytes()
             while True:
                 if last is not None and interval:
                     wait = interval - (clock() - last)

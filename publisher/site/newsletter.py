@@ -19,6 +19,7 @@ recipient), so a rebuild of an unchanged week rewrites identical files.
 
 from __future__ import annotations
 
+import datetime as dt
 import email.policy
 import email.utils
 import hashlib
@@ -396,8 +397,10 @@ class Issue:
     html: str
     attachments: dict[str, Path]  # Content-ID -> PNG
 
-    def message(self, to: str, unsubscribe_url: str = "") -> EmailMessage:
-        """The message for one recipient: their own To:, Message-ID and unsubscribe link."""
+    def message(self, to: str, unsubscribe_url: str = "", date: dt.datetime | None = None) -> EmailMessage:
+        """The message for one recipient: their own To:, Message-ID and unsubscribe link.
+
+        `date` is when it is sent (default: the post's date, so a rebuilt preview is identical)."""
         news, config = self.config.newsletter, self.config
         recipient = parse_address(to, "recipient")
         visible = _visible_unsubscribe(config, unsubscribe_url)
@@ -407,7 +410,7 @@ class Issue:
         msg["From"] = parse_address(news.sender, "[newsletter] sender")
         msg["To"] = recipient
         msg["Subject"] = self.subject
-        msg["Date"] = email.utils.format_datetime(self.post.date)
+        msg["Date"] = email.utils.format_datetime(date or self.post.date)
         key = hashlib.sha256(recipient.addr_spec.lower().encode("utf-8")).hexdigest()[:16]
         msg["Message-ID"] = f"<{self.post.slug}.{key}@{_domain(config)}>"
         msg["List-Id"] = f"<newsletter.{_domain(config)}>"

@@ -4,6 +4,7 @@ re-run; a rejected recipient is reported and not retried."""
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import fcntl
@@ -133,6 +134,7 @@ def test_each_subscriber_gets_one_personal_message(tmp_path: Path, smtp, built: 
     server, port = smtp
     csv = "name,Email\nAnn,ann@mail.test\nBob,bob@mail.test\n\"Cy, Jr\",CY@mail.test\nAnn again,Ann@Mail.test\n"
     config = project(tmp_path, built, port, csv)
+    sent_after = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(seconds=1)
     report = send_newsletter(config, environ={})
     assert report.sent == ["ann@mail.test", "bob@mail.test", "CY@mail.test"] and report.ok
     assert server.delivered() == Counter({"ann@mail.test": 1, "bob@mail.test": 1, "CY@mail.test": 1})
@@ -142,6 +144,7 @@ def test_each_subscriber_gets_one_personal_message(tmp_path: Path, smtp, built: 
         personal = f"https://quant.test/unsubscribe?email={quote(rcpt, safe='@')}"
         assert msg["To"] == rcpt
         assert msg["From"] == "Ann Operator <ops@quant.test>"
+        assert msg["Date"].datetime >= sent_after  # when it was sent, not the week it is about
         assert msg["Subject"] == "Quant Log Weekly · 2026W16: realized PnL -0.70 USDT"
         assert msg["List-Unsubscribe"] == f"<{personal}>, <mailto:leave@quant.test>"
         assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
