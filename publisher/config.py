@@ -77,9 +77,26 @@ class FeedConfig:
 @dataclass
 class NewsletterConfig:
     sender: str = "Operator <operator@example.com>"
-    recipient: str = "subscribers@example.com"
-    images: str = "url"  # url | cid
-    list_unsubscribe: str = "<mailto:unsubscribe@example.com?subject=unsubscribe>"
+    recipient: str = ""  # To: of the preview message in .publisher/newsletter/ (default: the sender)
+    images: str = "cid"  # cid (attached) | url (linked from the site)
+    list_unsubscribe: str = ""  # extra List-Unsubscribe entries, e.g. "<mailto:leave@you.dev?subject=unsubscribe>"
+    # Per-recipient one-click unsubscribe (RFC 8058), an https URL: {email} and {token} are filled in.
+    unsubscribe_url: str = ""
+    unsubscribe_secret_env: str = "PUBLISHER_UNSUBSCRIBE_SECRET"  # HMAC key of {token}
+    subscribers: str = "subscribers.csv"  # CSV with an `email` column, or one address per line
+
+
+@dataclass
+class SMTPConfig:
+    host: str = ""
+    port: int = 0  # 0: 587 for starttls, 465 for ssl, 25 for none
+    security: str = "starttls"  # starttls | ssl | none
+    user: str = ""
+    password_env: str = "PUBLISHER_SMTP_PASSWORD"  # the password is read from this variable, never the file
+    ca_file: str = ""  # extra CA certificates (PEM) to trust, for a relay with a private CA
+    timeout: float = 30.0
+    rate_per_minute: float = 60.0  # at most this many messages a minute (0: no limit)
+    retries: int = 3  # reconnections after a dropped connection, per run
 
 
 @dataclass
@@ -103,6 +120,7 @@ class Config:
     feed: FeedConfig = field(default_factory=FeedConfig)
     newsletter: NewsletterConfig = field(default_factory=NewsletterConfig)
     deploy: DeployConfig = field(default_factory=DeployConfig)
+    smtp: SMTPConfig = field(default_factory=SMTPConfig)
     weekly: WeeklyConfig = field(default_factory=WeeklyConfig)
     root: Path = field(default_factory=Path.cwd)
     source: Path | None = None
@@ -289,6 +307,12 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"[weekly] quiet_week = {cfg.weekly.quiet_week!r}: choose publish or skip")
     if cfg.newsletter.images not in ("url", "cid"):
         raise ConfigError(f"[newsletter] images = {cfg.newsletter.images!r}: choose url or cid")
+    if cfg.smtp.security not in ("starttls", "ssl", "none"):
+        raise ConfigError(f"[smtp] security = {cfg.smtp.security!r}: choose starttls, ssl or none")
+    if not 0 <= cfg.smtp.port <= 65535:
+        raise ConfigError(f"[smtp] port = {cfg.smtp.port}: choose a TCP port (or 0 for the security's default)")
+    if cfg.smtp.rate_per_minute < 0 or cfg.smtp.retries < 0:
+        raise ConfigError("[smtp] rate_per_minute and retries must be 0 or more")
     try:
         from zoneinfo import ZoneInfo
 

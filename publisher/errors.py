@@ -46,3 +46,7 @@ class NothingToBuild(BuildError):
 
 class DeployError(PublisherError):
     pass
+
+
+class SendError(PublisherError):
+    pass

@@ -14,7 +14,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from hostile.cases import CASES, CLEAN_ENV, ERROR, SAFE, WEEK, Case, markdown_table
-from hostile.safety import check_devto_exports, check_outputs, feed_items, read_eml, scan_html, visible
+from hostile.safety import (
+    check_devto_exports,
+    check_outputs,
+    feed_items,
+    newsletter_messages,
+    read_eml,
+    scan_html,
+    visible,
+)
 
 from publisher.cli import main
 
@@ -69,7 +77,7 @@ def assert_shown(site: Path, needle: str) -> None:
     assert any(needle in text for text in pages), f"{needle!r} not shown on any post page"
     items = [visible(title) + " " + scan_html(body)[1] for title, body in feed_items(site / "feed.xml")]
     assert any(needle in item for item in items), f"{needle!r} not shown in any feed item"
-    for eml in sorted(site.rglob("*.eml")):
+    for eml in newsletter_messages(site):
         text, body = read_eml(eml)
         assert needle in visible(text), f"{needle!r} not in the plain-text part of {eml.name}"
         assert needle in scan_html(body)[1], f"{needle!r} not in the HTML part of {eml.name}"

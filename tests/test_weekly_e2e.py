@@ -60,7 +60,9 @@ def test_weekly_twice_edit_force_and_push(project: tuple[Path, Path]) -> None:
     assert "feed.xml" in files and ".nojekyll" in files
     feed = git("--git-dir", str(remote), "show", "gh-pages:feed.xml")
     assert feed.count("<item>") >= 1 and week.replace("-", "") in feed.replace("-", "")
-    assert any(f.startswith(f"newsletter/{slug}/") and f.endswith(".eml") for f in files), files
+    assert f"newsletter/{slug}/index.html" in files, files  # the public web version
+    assert not any(f.endswith(".eml") for f in files), files  # messages name recipients: never published
+    assert (root / ".publisher" / "newsletter" / slug / "message.eml").is_file()
     commits = git("--git-dir", str(remote), "rev-list", "--count", "gh-pages").strip()
 
     # Second run: nothing changes, nothing new is pushed, still one feed item for the week.

@@ -29,7 +29,7 @@ def run_checks(root: Path, config_file: Path | None = None) -> list[Check]:
         return [Check("config", False, str(exc), "fix the file, or run 'publish init' for a commented one")]
     where = str(config.source) if config.source else "defaults (no publisher.toml)"
     checks = [Check("config", True, where)]
-    for check in (_check_book, _check_llm, _check_output, _check_git):
+    for check in (_check_book, _check_llm, _check_output, _check_git, _check_newsletter):
         checks.append(_guarded(check, config))
     return checks
 
@@ -96,3 +96,29 @@ def _check_git(config: Config) -> Check:
         return Check("deploy", False, f"remote {remote} unreachable: {reason}",
                      "check [deploy] remote and your git credentials")
     return Check("deploy", True, f"remote {remote} reachable (branch {config.deploy.branch})")
+
+
+def _check_newsletter(config: Config) -> Check:
+    """Placeholders (example.com & co) in what a send puts in front of readers, and the SMTP set-up."""
+    from publisher.ops.send import load_subscribers, placeholders
+
+    news, smtp = config.newsletter, config.smtp
+    subscribers_path = config.path(news.subscribers)
+    if not smtp.host and not subscribers_path.exists():
+        return Check("newsletter", True, "no [smtp] host and no subscribers file: 'publish send' is disabled")
+    problems = placeholders(config, load_subscribers(subscribers_path) if subscribers_path.exists() else [])
+    if not smtp.host:
+        problems.append("[smtp] host is not set")
+    elif smtp.user and not os.environ.get(smtp.password_env):
+        problems.append(f"${smtp.password_env} (the SMTP password of {smtp.user!r}) is not set")
+    if not subscribers_path.exists():
+        problems.append(f"{subscribers_path} does not exist")
+    if not news.unsubscribe_url.startswith("https://"):
+        problems.append("no https [newsletter] unsubscribe_url: no one-click unsubscribe (RFC 8058), which Gmail "
+                        "and Yahoo require of bulk senders")
+    elif "{token}" in news.unsubscribe_url and not os.environ.get(news.unsubscribe_secret_env):
+        problems.append(f"[newsletter] unsubscribe_url uses {{token}} but ${news.unsubscribe_secret_env} is not set")
+    if problems:
+        return Check("newsletter", False, "; ".join(problems),
+                     "set your own addresses and URLs in publisher.toml ([site], [newsletter], [smtp]) before 'publish send'")
+    return Check("newsletter", True, f"{smtp.host} ready, subscribers in {subscribers_path}, one-click unsubscribe")

@@ -47,8 +47,18 @@ temperature = 0.0
 limit = 20
 
 [newsletter]
-sender = "Operator <operator@example.com>"
-images = "url"                # url | cid
+sender = "Operator <operator@example.com>"   # your address: 'publish doctor' flags example.com placeholders
+images = "cid"                # cid (charts attached) | url (charts linked from the deployed site)
+subscribers = "subscribers.csv"   # CSV with an 'email' column, or one address per line (keep it out of git)
+# unsubscribe_url = "https://you.example/unsubscribe?email={{email}}&token={{token}}"   # one-click (RFC 8058)
+# unsubscribe_secret_env = "PUBLISHER_UNSUBSCRIBE_SECRET"   # HMAC key of {{token}}, from the environment
+
+# [smtp]                      # for 'publish send'; the password comes from $PUBLISHER_SMTP_PASSWORD
+# host = "smtp.fastmail.com"
+# port = 587
+# security = "starttls"       # starttls | ssl | none
+# user = "you@fastmail.com"
+# rate_per_minute = 60
 
 [deploy]
 remote = ""                   # e.g. git@github.com:you/you.github.io.git
@@ -64,6 +74,7 @@ GITIGNORE = """\
 site/
 exports/
 .publisher/
+subscribers.csv
 *.bak
 """
 

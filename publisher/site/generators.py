@@ -326,7 +326,7 @@ class Newsletters:
         self.context = context
 
     def generate(self) -> None:
-        from publisher.site.newsletter import write_newsletter
+        from publisher.site.newsletter import preview_path, write_newsletter
 
         context = self.context
         for post in context.published:
@@ -336,7 +336,8 @@ class Newsletters:
                 entry = context.cache.current[post.slug]
                 previous = context.cache.previous.get(post.slug, {}).get("newsletter")
                 folder = newsletter_rel(post.slug)
-                if post.slug in context.reused and previous and reuse_tree(context.config.site_dir / folder, context.out / folder):
+                if (post.slug in context.reused and previous and preview_path(post, context.config).is_file()
+                        and reuse_tree(context.config.site_dir / folder, context.out / folder)):
                     rel = previous
                 else:
                     rel = Path(write_newsletter(post, context.config, context.out)).relative_to(context.out).as_posix()

@@ -1,48 +1,73 @@
-"""The weekly newsletter: an email-safe HTML page, a plain-text twin and a ready-to-send `.eml`.
+"""The weekly newsletter: a fluid email-safe HTML page, a plain-text twin and per-recipient messages.
 
 Email HTML is not web HTML: clients strip `<style>`, never run scripts and many do not show SVG.
-So the post's HTML goes into a 600px table layout (`templates/email.html.j2`), every CSS rule is
-inlined with css-inline, chart SVGs are swapped for their 2x PNGs (by absolute URL, or attached
-and referenced as `cid:` when `[newsletter] images = "cid"`), and every link is made absolute.
-The text part is rendered from the same Markdown, not scraped from the HTML.
+So the post's HTML goes into a fluid table layout (`templates/email.html.j2`: 100% wide up to
+600px, with a fixed-width ghost table for Outlook's Word engine), every CSS rule is inlined with
+css-inline, chart SVGs are swapped for their 2x PNGs (attached and referenced as `cid:` by default,
+or by absolute URL when `[newsletter] images = "url"`), and every link is made absolute. The text
+part is rendered from the same Markdown, not scraped from the HTML.
 
-Output is deterministic (Message-ID, Date and MIME boundaries derive from the post), so a rebuild
-of an unchanged week rewrites identical files.
+Public and private outputs are kept apart: the build writes the web version (no recipient, no
+personal unsubscribe link) to `site/newsletter/<slug>/` and a preview message to
+`.publisher/newsletter/<slug>/message.eml`, outside the published site. `publish send`
+(`publisher.ops.send`) makes one message per subscriber from an `Issue`, each with its own
+`List-Unsubscribe` link and `List-Unsubscribe-Post` (RFC 8058 one-click).
+
+Output is deterministic (Message-ID, Date and MIME boundaries derive from the post and the
+recipient), so a rebuild of an unchanged week rewrites identical files.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import email.policy
 import email.utils
 import hashlib
+import hmac
 import html as htmllib
+import json
+import os
 import re
+import struct
 import textwrap
+from dataclasses import dataclass
+from email.headerregistry import Address
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlparse
+from urllib.parse import quote, urljoin, urlparse
 
 import css_inline
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from publisher.common import figures
 from publisher.common.fsutil import atomic_write_bytes, atomic_write_text
 from publisher.common.rules import newsletter_rel
 from publisher.common.sanitize import Attrs, clean_html, rewrite_start_tags, safe_url, strip_control_chars
 from publisher.config import Config
+from publisher.errors import ConfigError, ContentError
 from publisher.render.markdown import template_env
 from publisher.site.content import Post
 from publisher.site.feed import absolutize_html, post_url, site_url
 
 TEMPLATE = "email.html.j2"
-WIDTH = 600
+WIDTH = 600  # the column's maximum width; narrower screens get 100%
 TEXT_WIDTH = 72
+PREHEADER_MAX = 140  # inbox previews show 40-140 characters
+_TABLE = re.compile(r"<table\b.*?</table>", re.DOTALL)
 _INLINER = css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=False, keep_link_tags=False)
+# Stands for the recipient's own unsubscribe URL in a rendered issue until a message is made for them.
+_PERSONAL = "https://unsubscribe.invalid/publisher-recipient"
 
 
 def newsletter_dir(post: Post, site_dir: Path) -> Path:
     return Path(site_dir) / newsletter_rel(post.slug)
+
+
+def preview_path(post: Post, config: Config) -> Path:
+    """The preview message (private: it names a recipient), outside the published site."""
+    return config.state_dir / "newsletter" / post.slug / "message.eml"
 
 
 def _domain(config: Config) -> str:
@@ -53,15 +78,109 @@ def _cid(png: Path, post: Post, config: Config) -> str:
     return f"{post.slug}.{png.stem}@{_domain(config)}"
 
 
+# --- what the issue says in the inbox ----------------------------------------------------------------
+
+
+def load_facts(post: Post) -> dict[str, Any] | None:
+    """The weekly's fact sheet, if it has one beside it (a hand-made weekly may not)."""
+    if post.facts_path is None or not post.facts_path.is_file():
+        return None
+    try:
+        return json.loads(post.facts_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ContentError(f"{post.facts_path}: unreadable fact sheet ({exc}); run 'publish weekly --force' to recompute it") from None
+
+
+def headline_figure(facts: dict[str, Any] | None) -> str:
+    """The week's headline figure for the subject: the realized PnL over all books."""
+    week = ((facts or {}).get("all_books") or {}).get("week")
+    if not week:
+        return ""
+    if not figures.num(week.get("round_trips")):
+        return "no round-trips closed"
+    return f"realized PnL {figures.money(week.get('realized_pnl'))}"
+
+
+def email_subject(post: Post, facts: dict[str, Any] | None) -> str:
+    """`<title>: realized PnL -0.70 USDT`: the title alone does not say what happened this week."""
+    title = " ".join(strip_control_chars(post.title).split())
+    figure = headline_figure(facts)
+    return f"{title}: {figure}" if figure else title
+
+
+def preheader(post: Post, facts: dict[str, Any] | None) -> str:
+    """The inbox preview line: the week's figures, or the post's description."""
+    week = ((facts or {}).get("all_books") or {}).get("week")
+    if week and figures.num(week.get("round_trips")):
+        text = (f"{figures.count(week.get('round_trips'))} round-trips, win rate {figures.pct(week.get('win_rate'))}, "
+                f"realized PnL {figures.money(week.get('realized_pnl'))}, "
+                f"return {figures.pct(week.get('return'), digits=2, sign=True)}.")
+    elif week:
+        text = "A quiet week: no round-trips closed."
+    else:
+        text = post.description or post.title
+    text = " ".join(strip_control_chars(text).split())
+    return text if len(text) <= PREHEADER_MAX else text[: PREHEADER_MAX - 1].rstrip() + "…"
+
+
+# --- unsubscribe -----------------------------------------------------------------------------------------
+
+
+def _static_unsubscribe(config: Config) -> list[str]:
+    """The safe URLs of `[newsletter] list_unsubscribe` (`<mailto:...>, <https://...>`)."""
+    value = config.newsletter.list_unsubscribe
+    urls = re.findall(r"<([^<>]+)>", value) or ([value] if value.strip() else [])
+    return [u for u in (safe_url(u.strip()) for u in urls) if u and not any(c.isspace() for c in u)]
+
+
+def unsubscribe_token(address: str, secret: str) -> str:
+    """HMAC of the address: the unsubscribe endpoint can check a request came from our link."""
+    return hmac.new(secret.encode("utf-8"), address.lower().encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+
+def personal_unsubscribe(config: Config, address: str, environ: dict[str, str] | None = None) -> str:
+    """The recipient's own one-click unsubscribe URL (https), or "" when none is configured."""
+    template = config.newsletter.unsubscribe_url.strip()
+    if not template:
+        return ""
+    url = template.replace("{email}", quote(address, safe="@"))
+    if "{token}" in template:
+        env = os.environ if environ is None else environ
+        secret = env.get(config.newsletter.unsubscribe_secret_env, "")
+        if not secret:
+            raise ConfigError(f"[newsletter] unsubscribe_url uses {{token}} but ${config.newsletter.unsubscribe_secret_env} "
+                              "is not set; export the secret your unsubscribe endpoint checks")
+        url = url.replace("{token}", unsubscribe_token(address, secret))
+    if urlparse(url).scheme != "https" or not safe_url(url) or any(c.isspace() for c in url):
+        raise ConfigError(f"[newsletter] unsubscribe_url = {template!r}: must be an https URL (RFC 8058 one-click)")
+    return url
+
+
+def _visible_unsubscribe(config: Config, personal: str) -> str:
+    """The link in the footer: the personal one, else the first configured address."""
+    return personal or next(iter(_static_unsubscribe(config)), "")
+
+
 # --- HTML --------------------------------------------------------------------------------------------
 
 
-def _email_images(html: str, post: Post, config: Config, charts: dict[str, Path], cid: bool) -> str:
-    """Chart SVGs become their PNGs (absolute URL or cid:); any other SVG image becomes its alt text.
+def _png_size(png: Path) -> tuple[int, int] | None:
+    """(width, height) from the PNG header, or None when the file is not a PNG."""
+    with open(png, "rb") as handle:
+        head = handle.read(24)
+    if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        return None
+    return struct.unpack(">II", head[16:24])
+
+
+def _email_images(html: str, post: Post, config: Config, charts: dict[str, Path], cid: bool, web: bool = False) -> str:
+    """Chart SVGs become their PNGs (cid:, absolute URL, or for the web version a URL relative to
+    it, which works wherever the site is served); any other SVG image becomes its alt text.
 
     Runs on HTML whose URLs are already absolute."""
 
     base = post_url(post, config)
+    column = WIDTH - 40  # the content cell's padding
 
     def swap(tag: str, attrs: Attrs) -> Attrs | str | None:
         if tag != "img":
@@ -69,15 +188,24 @@ def _email_images(html: str, post: Post, config: Config, charts: dict[str, Path]
         values = {k: v or "" for k, v in attrs}
         src, alt = values.get("src", ""), values.get("alt", "")
         stem = Path(urlparse(src).path).stem
+        height = ""
         if src == urljoin(base, f"charts/{stem}.svg") and stem in charts:
             png = charts[stem]
-            target = f"cid:{_cid(png, post, config)}" if cid else urljoin(base, f"charts/{png.name}")
+            if cid:
+                target = f"cid:{_cid(png, post, config)}"
+            elif web:  # newsletter/<slug>/index.html -> the post's charts
+                target = f"../../{post.url_path}charts/{png.name}"
+            else:
+                target = urljoin(base, f"charts/{png.name}")
+            size = _png_size(png)
+            height = str(round(column * size[1] / size[0])) if size and size[0] else ""
         elif urlparse(src).path.lower().endswith(".svg"):
             return f"<em>{htmllib.escape(alt)}</em>" if alt else ""
         else:
             target = src
-        return [("src", target), ("alt", alt), ("width", str(WIDTH - 48)),
-                ("style", f"width: 100%; max-width: {WIDTH - 48}px;")]
+        style = f"width: 100%; max-width: {column}px; height: auto;"
+        sized = [("width", str(column))] + ([("height", height)] if height else [])
+        return [("src", target), ("alt", alt), *sized, ("style", style)]
 
     return rewrite_start_tags(html, swap)
 
@@ -92,26 +220,31 @@ def _escape_attributes(page: str) -> str:
     return rewrite_start_tags(page, fix)
 
 
-def _unsubscribe_url(config: Config) -> str:
-    """The first URL of the List-Unsubscribe header value (`<mailto:...>, <https://...>`)."""
-    urls = re.findall(r"<([^>]+)>", config.newsletter.list_unsubscribe) or [config.newsletter.list_unsubscribe]
-    return safe_url(urls[0].strip())
+def _scrolling_tables(html: str) -> str:
+    """Wide tables scroll inside their own box instead of widening the message on a phone."""
+    return _TABLE.sub(lambda m: f'<div class="table-scroll">{m.group(0)}</div>', html)
 
 
-def render_email_html(post: Post, config: Config, charts: dict[str, Path], *, cid: bool) -> str:
-    """The email's HTML with every style inlined; `cid=True` points chart images at attachments."""
+def render_email_html(post: Post, config: Config, charts: dict[str, Path], *, cid: bool,
+                      unsubscribe_url: str = "", web: bool = False, facts: dict[str, Any] | None = None) -> str:
+    """The email's HTML with every style inlined; `cid=True` points chart images at attachments.
+
+    `web=True` renders the public web version: no unsubscribe link, nothing about a recipient."""
     base = post_url(post, config)
     body = absolutize_html(clean_html(post.html), base)  # links absolute, before images become cid:
-    body = _email_images(body, post, config, charts, cid)
+    body = _scrolling_tables(_email_images(body, post, config, charts, cid, web=web))
     page = template_env(config).get_template(TEMPLATE).render(
         language=config.site.language,
         title=post.title,
         date=post.date.strftime("%d %B %Y"),
+        preheader=preheader(post, facts),
         site_title=config.site.title,
         site_url=site_url(config),
         web_url=urljoin(site_url(config), newsletter_rel(post.slug)),
         post_url=base,
-        unsubscribe_url=_unsubscribe_url(config),
+        unsubscribe_url="" if web else safe_url(unsubscribe_url),
+        web=web,
+        width=WIDTH,
         body_html=body,
     )
     return _escape_attributes(_INLINER.inline(strip_control_chars(page)))
@@ -238,59 +371,110 @@ def markdown_to_text(markdown: str, base: str) -> str:
     return _TextRenderer(base).render(md.parse(markdown))
 
 
-def render_email_text(post: Post, config: Config) -> str:
+def render_email_text(post: Post, config: Config, unsubscribe_url: str = "") -> str:
     web = urljoin(site_url(config), newsletter_rel(post.slug))
     head = f"{post.title}\n{post.date.strftime('%d %B %Y')}\n\nRead on the web: {web}"
     foot = f"You are receiving this because you subscribed to {config.site.title}."
-    unsubscribe = _unsubscribe_url(config)
-    if unsubscribe:
-        foot += f"\nUnsubscribe: {unsubscribe}"
+    if unsubscribe_url:
+        foot += f"\nUnsubscribe: {unsubscribe_url}"
     return f"{strip_control_chars(head)}\n\n{markdown_to_text(post.body, post_url(post, config))}\n-- \n{foot}\n"
 
 
-# --- the message -----------------------------------------------------------------------------------------
+# --- the messages ----------------------------------------------------------------------------------------
 
 
-def build_message(post: Post, config: Config, text: str, html: str, attachments: dict[str, Path]) -> EmailMessage:
-    """multipart/alternative (text, html); the html part becomes multipart/related with cid images."""
-    news = config.newsletter
-    msg = EmailMessage(policy=email.policy.SMTP)
-    msg["From"] = news.sender
-    msg["To"] = news.recipient
-    msg["Subject"] = strip_control_chars(post.title)
-    msg["Date"] = email.utils.format_datetime(post.date)
-    msg["Message-ID"] = f"<{post.slug}@{_domain(config)}>"
-    if news.list_unsubscribe:
-        msg["List-Unsubscribe"] = news.list_unsubscribe
-    # quoted-printable: 7-bit safe through any relay, whatever the script or emoji in the text.
-    msg.set_content(text, cte="quoted-printable")
-    msg.add_alternative(html, subtype="html", cte="quoted-printable")
-    if attachments:
-        html_part: Any = msg.get_payload()[1]  # type: ignore[index]  # multipart/alternative: [text, html]
-        for cid, png in attachments.items():
-            html_part.add_related(png.read_bytes(), "image", "png", cid=f"<{cid}>", filename=png.name)
-    seed = hashlib.sha256((text + html).encode("utf-8")).hexdigest()[:24]
-    for n, part in enumerate(p for p in msg.walk() if p.is_multipart()):
-        part.set_boundary(f"=={seed}.{n}==")  # deterministic: rebuilds do not churn
-    return msg
+def parse_address(value: str, where: str) -> Address:
+    """One email address (with an optional display name), validated by the email package."""
+    if any(c in value for c in "\r\n\0"):
+        raise ConfigError(f"{where}: {value!r} contains a line break; give one address")
+    try:
+        policy = email.policy.SMTP
+        header = policy.header_factory("To", value)
+        addresses = header.addresses
+    except Exception:  # the header parser raises several types on garbage
+        addresses = ()
+    if len(addresses) != 1 or not addresses[0].username or "." not in addresses[0].domain or header.defects:
+        raise ConfigError(f"{where}: {value!r} is not one valid email address (like 'Ann <ann@example.org>')")
+    return addresses[0]
 
 
-def _charts(post: Post, site_dir: Path) -> dict[str, Path]:
+@dataclass
+class Issue:
+    """One newsletter issue rendered once, from which each recipient's message is made."""
+
+    post: Post
+    config: Config
+    subject: str
+    text: str  # with _PERSONAL where the recipient's unsubscribe URL goes
+    html: str
+    attachments: dict[str, Path]  # Content-ID -> PNG
+
+    def message(self, to: str, unsubscribe_url: str = "", date: dt.datetime | None = None) -> EmailMessage:
+        """The message for one recipient: their own To:, Message-ID and unsubscribe link.
+
+        `date` is when it is sent (default: the post's date, so a rebuilt preview is identical)."""
+        news, config = self.config.newsletter, self.config
+        recipient = parse_address(to, "recipient")
+        visible = _visible_unsubscribe(config, unsubscribe_url)
+        text = self.text.replace(_PERSONAL, visible)
+        html = self.html.replace(_PERSONAL, htmllib.escape(visible, quote=True))
+        msg = EmailMessage(policy=email.policy.SMTP)
+        msg["From"] = parse_address(news.sender, "[newsletter] sender")
+        msg["To"] = recipient
+        msg["Subject"] = self.subject
+        msg["Date"] = email.utils.format_datetime(date or self.post.date)
+        key = hashlib.sha256(recipient.addr_spec.lower().encode("utf-8")).hexdigest()[:16]
+        msg["Message-ID"] = f"<{self.post.slug}.{key}@{_domain(config)}>"
+        msg["List-Id"] = f"<newsletter.{_domain(config)}>"
+        links = ([unsubscribe_url] if unsubscribe_url else []) + _static_unsubscribe(config)
+        if links:
+            msg["List-Unsubscribe"] = ", ".join(f"<{u}>" for u in links)
+        if unsubscribe_url.startswith("https://"):
+            msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
+        # quoted-printable: 7-bit safe through any relay, whatever the script or emoji in the text.
+        msg.set_content(text, cte="quoted-printable")
+        msg.add_alternative(html, subtype="html", cte="quoted-printable")
+        if self.attachments:
+            html_part: Any = msg.get_payload()[1]  # type: ignore[index]  # multipart/alternative: [text, html]
+            for cid, png in self.attachments.items():
+                html_part.add_related(png.read_bytes(), "image", "png", cid=f"<{cid}>", filename=png.name)
+        seed = hashlib.sha256((text + html).encode("utf-8")).hexdigest()[:24]
+        for n, part in enumerate(p for p in msg.walk() if p.is_multipart()):
+            part.set_boundary(f"=={seed}.{n}==")  # deterministic: rebuilds do not churn
+        return msg
+
+
+def _charts_of(post: Post, site_dir: Path) -> dict[str, Path]:
     folder = Path(site_dir) / post.url_path / "charts"
     return {p.stem: p for p in sorted(folder.glob("*.png"))} if folder.is_dir() else {}
 
 
-def write_newsletter(post: Post, config: Config, site_dir: Path) -> Path:
-    """Write `newsletter/<slug>/index.html` (web version), `message.eml` and `message.txt`."""
-    charts = _charts(post, site_dir)
+def make_issue(post: Post, config: Config, site_dir: Path) -> Issue:
+    """Render the issue once, with chart PNGs from `site_dir` (the site being built, or the built one)."""
+    charts = _charts_of(post, site_dir)
     cid = config.newsletter.images == "cid"
-    web_html = render_email_html(post, config, charts, cid=False)
-    mail_html = render_email_html(post, config, charts, cid=True) if cid else web_html
-    used = {_cid(png, post, config): png for png in charts.values() if f"cid:{_cid(png, post, config)}" in mail_html}
-    text = render_email_text(post, config)
-    message = build_message(post, config, text, mail_html, used if cid else {})
+    facts = load_facts(post)
+    personal = _PERSONAL if config.newsletter.unsubscribe_url.strip() or _static_unsubscribe(config) else ""
+    html = render_email_html(post, config, charts, cid=cid, unsubscribe_url=personal, facts=facts)
+    used = {_cid(png, post, config): png for png in charts.values() if f"cid:{_cid(png, post, config)}" in html}
+    return Issue(post=post, config=config, subject=email_subject(post, facts),
+                 text=render_email_text(post, config, personal), html=html, attachments=used if cid else {})
+
+
+def write_newsletter(post: Post, config: Config, site_dir: Path) -> Path:
+    """Write the public web version `newsletter/<slug>/index.html` into `site_dir` and the private
+    preview message (to `[newsletter] recipient`, else the sender) under `.publisher/newsletter/`."""
+    charts = _charts_of(post, site_dir)
+    facts = load_facts(post)
+    web_html = render_email_html(post, config, charts, cid=False, web=True, facts=facts)
+    issue = make_issue(post, config, site_dir)
+    to = config.newsletter.recipient or config.newsletter.sender
+    try:  # the preview shows the real link when it can; a send-only secret must not fail the build
+        personal = personal_unsubscribe(config, parse_address(to, "[newsletter] recipient").addr_spec)
+    except ConfigError:
+        personal = ""
+    message = issue.message(to, personal)
     folder = newsletter_dir(post, site_dir)
     atomic_write_text(folder / "index.html", web_html)
-    atomic_write_text(folder / "message.txt", text)
-    atomic_write_bytes(folder / "message.eml", message.as_bytes())
+    atomic_write_bytes(preview_path(post, config), message.as_bytes())
     return folder / "index.html"

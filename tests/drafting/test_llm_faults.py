@@ -180,6 +180,7 @@ def test_every_kind_of_llm_fault_falls_back_and_is_reported(faulty_run: tuple[Pa
     assert "status: published" in post
     outputs = [post] + [p.read_text("utf-8", errors="replace") for p in (project / "site").rglob("*")
                         if p.suffix in (".html", ".xml", ".eml", ".txt")]
+    outputs += [p.read_text("utf-8", errors="replace") for p in (project / ".publisher" / "newsletter").rglob("*.eml")]
     for figure in INVENTED:
         assert not any(figure in text for text in outputs), f"{figure} was published"
 

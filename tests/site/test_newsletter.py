@@ -1,46 +1,53 @@
-"""The weekly email: parseable .eml, text + HTML parts, inlined CSS, no style/script/SVG, CID or URL images."""
+"""The weekly email: parseable .eml, text + HTML parts, inlined CSS, no style/script/SVG, CID or URL images,
+a fluid layout with a preheader, one-click unsubscribe, and a public web version without recipient."""
 
 from __future__ import annotations
 
 import email
 import email.policy
 import re
+from urllib.parse import urljoin
 
 from facts_sample import HOSTILE_TITLE, quiet_facts, sample_facts, write_weekly
 
 from publisher.config import Config, NewsletterConfig, SiteConfig
-from publisher.site.newsletter import write_newsletter
+from publisher.site.newsletter import email_subject, make_issue, preview_path, write_newsletter
 
 DRAFT = {"sections": [{"key": "insight", "text": "Keep <script>alert(1)</script> & trust the tape. 🚀 مرحبا", "fallback": False}]}
 
 
-def setup(tmp_path, images="url", facts=None):
+def setup(tmp_path, images="url", facts=None, unsubscribe_url=""):
     config = Config(root=tmp_path, site=SiteConfig(url="https://blog.example.com/log/", title="Quant Log", timezone="Asia/Tokyo"),
                     newsletter=NewsletterConfig(images=images, sender="Ann <ann@example.com>", recipient="list@example.com",
-                                                list_unsubscribe="<https://blog.example.com/unsub>"))
+                                                list_unsubscribe="<https://blog.example.com/unsub>",
+                                                unsubscribe_url=unsubscribe_url))
     post = write_weekly(config, facts or sample_facts(), DRAFT)
     path = write_newsletter(post, config, tmp_path / "site")
     return config, post, path
 
 
 def parse(path):
-    return email.message_from_bytes((path.parent / "message.eml").read_bytes(), policy=email.policy.default)
+    """The preview message, which the build writes outside the site (it names a recipient)."""
+    eml = path.parents[3] / ".publisher" / "newsletter" / path.parent.name / "message.eml"
+    return email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
 
 
 def test_eml_parses_into_text_and_html_with_headers(tmp_path):
-    _, post, path = setup(tmp_path)
+    config, post, path = setup(tmp_path)
     assert path == tmp_path / "site" / "newsletter" / "weekly-2026-w16" / "index.html"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["index.html"]  # nothing private in the site
+    assert preview_path(post, config) == tmp_path / ".publisher" / "newsletter" / "weekly-2026-w16" / "message.eml"
     msg = parse(path)
     assert msg.get_content_type() == "multipart/alternative"
-    assert msg["Subject"] == "Quant Log Weekly · 2026W16"
+    assert msg["Subject"] == "Quant Log Weekly · 2026W16: realized PnL -0.70 USDT"  # the week's headline figure
     assert msg["From"] == "Ann <ann@example.com>" and msg["To"] == "list@example.com"
     assert msg["List-Unsubscribe"] == "<https://blog.example.com/unsub>"
-    assert msg["Message-ID"] == "<weekly-2026-w16@blog.example.com>"
+    assert msg["List-Unsubscribe-Post"] is None  # one-click needs a personal https URL
+    assert msg["Message-ID"].startswith("<weekly-2026-w16.") and msg["Message-ID"].endswith("@blog.example.com>")
     assert msg["Date"] == "Mon, 20 Apr 2026 09:00:00 +0900"  # the week's end, in the site's zone
     text = msg.get_body(("plain",)).get_content()
     html = msg.get_body(("html",)).get_content()
     assert "Realized PnL: -0.70 USDT" in text and "Realized PnL: -0.70 USDT" in html
-    assert text.replace("\r\n", "\n") == (path.parent / "message.txt").read_text(encoding="utf-8")
 
 
 def test_html_is_email_safe(tmp_path):
@@ -48,7 +55,8 @@ def test_html_is_email_safe(tmp_path):
     html = parse(path).get_body(("html",)).get_content()
     lowered = html.lower()
     assert "<style" not in lowered and "<script" not in lowered and "<svg" not in lowered and ".svg" not in lowered
-    assert 'width="600"' in html and "<table" in html
+    assert "<table" in html and 'width="600"' not in html.replace("<!--[if mso]><table role=\"presentation\" width=\"600\"", "")
+    assert re.search(r'class="inner"[^>]*style="width: 100%;max-width: 600px;', html)  # fluid up to 600 px
     assert re.search(r'<h2 id="this-week-in-paper-trading" style="[^"]*font-size', html)  # CSS inlined
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; trust the tape. 🚀 مرحبا" in html
     assert not re.findall(r'(?:href|src)="(?!https://|mailto:)', html)
@@ -62,7 +70,13 @@ def test_url_mode_links_the_png_charts(tmp_path):
     srcs = re.findall(r'<img src="([^"]+)"', html)
     assert srcs == [f"https://blog.example.com/log/weekly/weekly-2026-w16/charts/{n}.png"
                     for n in ("equity", "drawdown", "win-rate", "vault")]
-    assert (path.parent / "index.html").read_text(encoding="utf-8").rstrip() == html.replace("\r\n", "\n").rstrip()
+    web = (path.parent / "index.html").read_text(encoding="utf-8")
+    # The web version is served from the site: its charts are relative, so they load before a deploy too.
+    web_srcs = re.findall(r'<img src="([^"]+)"', web)
+    assert [urljoin("https://blog.example.com/log/newsletter/weekly-2026-w16/", s) for s in web_srcs] == srcs
+    assert all((path.parent / s).resolve().is_file() for s in web_srcs)
+    assert re.findall(r'<img [^>]*width="560" height="(\d+)"', html)  # the size reserved before the image loads
+    assert "list@example.com" not in web and "Unsubscribe" not in web  # public: nothing about a recipient
 
 
 def test_cid_mode_attaches_the_pngs(tmp_path):
@@ -82,7 +96,7 @@ def test_cid_mode_attaches_the_pngs(tmp_path):
 
 def test_plain_text_comes_from_the_markdown(tmp_path):
     _, _, path = setup(tmp_path)
-    text = (path.parent / "message.txt").read_text(encoding="utf-8")
+    text = parse(path).get_body(("plain",)).get_content().replace("\r\n", "\n")
     assert "This week in paper trading\n==========================" in text
     assert "APT/USDT  5 / 5" in text  # the comparison table, aligned
     assert f"\u2068{HOSTILE_TITLE}\u2069\n   (https://example.org/btc?a=1&b=2)" in text  # RTL isolated
@@ -93,10 +107,10 @@ def test_plain_text_comes_from_the_markdown(tmp_path):
 
 
 def test_rebuild_is_byte_identical(tmp_path):
-    _, post, path = setup(tmp_path, images="cid")
-    first = (path.parent / "message.eml").read_bytes()
     config, post, path = setup(tmp_path, images="cid")
-    assert (path.parent / "message.eml").read_bytes() == first
+    first = preview_path(post, config).read_bytes()
+    config, post, path = setup(tmp_path, images="cid")
+    assert preview_path(post, config).read_bytes() == first
 
 
 def test_quiet_week_email(tmp_path):
@@ -104,3 +118,56 @@ def test_quiet_week_email(tmp_path):
     msg = parse(path)
     assert "No round-trips closed this week" in msg.get_body(("plain",)).get_content()
     assert "<img" not in msg.get_body(("html",)).get_content()
+
+
+def test_preheader_is_the_weeks_figures_hidden_first_in_the_body(tmp_path):
+    _, _, path = setup(tmp_path)
+    html = parse(path).get_body(("html",)).get_content()
+    body = html[html.index("<body"):]
+    first = re.search(r"<div[^>]*>([^<]*)</div>", body)
+    assert first is not None and body.index("<div") < body.index("<table")
+    assert "display: none" in first.group(0) and "mso-hide: all" in first.group(0)
+    assert first.group(1).startswith("24 round-trips, win rate 50.0%, realized PnL -0.70 USDT, return -0.04%.")
+
+
+def test_personal_one_click_unsubscribe(tmp_path):
+    config, post, _ = setup(tmp_path, images="cid", unsubscribe_url="https://blog.example.com/u?e={email}&t={token}")
+    issue = make_issue(post, config, tmp_path / "site")
+    import publisher.site.newsletter as newsletter
+
+    url = newsletter.personal_unsubscribe(config, "bo+b@mail.test", environ={"PUBLISHER_UNSUBSCRIBE_SECRET": "k"})
+    assert url.startswith("https://blog.example.com/u?e=bo%2Bb@mail.test&t=") and len(url.rsplit("=", 1)[1]) == 32
+    msg = email.message_from_bytes(issue.message("bo+b@mail.test", url).as_bytes(), policy=email.policy.default)
+    assert msg["To"] == "bo+b@mail.test"
+    assert msg["List-Unsubscribe"] == f"<{url}>, <https://blog.example.com/unsub>"
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    html = msg.get_body(("html",)).get_content()
+    assert f'<a href="{url.replace("&", "&amp;")}"' in html
+    assert "unsubscribe.invalid" not in msg.as_string()  # the stand-in never leaks
+
+
+def test_hostile_title_cannot_inject_headers(tmp_path):
+    config, post, _ = setup(tmp_path)
+    post.title = "Week\r\nBcc: victim@mail.test\nX-Evil: 1"
+    msg = make_issue(post, config, tmp_path / "site").message("ann@mail.test")
+    raw = msg.as_bytes()
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed["Bcc"] is None and parsed["X-Evil"] is None
+    assert parsed["Subject"] == "Week Bcc: victim@mail.test X-Evil: 1: realized PnL -0.70 USDT"
+    assert email_subject(post, None) == "Week Bcc: victim@mail.test X-Evil: 1"
+
+
+def test_quiet_week_subject(tmp_path):
+    _, _, path = setup(tmp_path, facts=quiet_facts())
+    assert parse(path)["Subject"].endswith(": no round-trips closed")
+
+
+def test_without_any_unsubscribe_address_no_empty_link(tmp_path):
+    config, post, _ = setup(tmp_path)
+    config.newsletter.list_unsubscribe = ""
+    msg = make_issue(post, config, tmp_path / "site").message("ann@mail.test")
+    html = msg.get_body(("html",)).get_content()
+    text = msg.get_body(("plain",)).get_content()
+    assert msg["List-Unsubscribe"] is None and msg["List-Unsubscribe-Post"] is None
+    assert "Unsubscribe" not in html and 'href=""' not in html and "Unsubscribe" not in text
+    assert "unsubscribe.invalid" not in msg.as_string()
