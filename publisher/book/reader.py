@@ -89,6 +89,7 @@ CREATE TABLE IF NOT EXISTS news_items (
 CREATE INDEX IF NOT EXISTS news_items_at ON news_items(published_at);
 """
 
+MAX_FIXES = 4  # shipped adjustments measured before vs after per fact sheet
 TIMESTAMP_FORMATS = ("iso", "epoch_s", "epoch_ms")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
@@ -158,6 +159,8 @@ class ClosedTrade:
     closed_ts: float  # seconds since the epoch, UTC
     realized_pnl: float  # net of fees
     fees: float  # fee_open + fee_close
+    opened_ts: float = 0.0  # pairs a trade with its mirror (same symbol and entry time, opposite side)
+    side: str = "long"
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,38 @@ class NewsItem:
     url: str
 
 
+@dataclass(frozen=True)
+class WeekTotal:
+    """One book's closed trades in one earlier week (`back` weeks before the reported one), summed in SQLite."""
+
+    book_id: int
+    back: int
+    count: int
+    realized_pnl: float
+    wins: int
+    losses: int
+    fees: float
+    win_sum: float
+    loss_sum: float
+
+
+@dataclass(frozen=True)
+class FixWindow:
+    """A shipped adjustment's target measured in equal windows before and after it shipped."""
+
+    adjustment: Adjustment
+    kind: str  # root_cause | symbol
+    target: str
+    start_ts: float  # the before window starts here; it ends at adjustment.at_ts
+    end_ts: float  # the after window ends here (the reported week's end)
+    before_trades: int
+    before_hits: int  # the target's losing trades
+    before_loss: float
+    after_trades: int
+    after_hits: int
+    after_loss: float
+
+
 @dataclass
 class Snapshot:
     """Everything one week's fact sheet needs, read in one transaction."""
@@ -223,6 +258,8 @@ class Snapshot:
     adjustments: list[Adjustment]
     news: list[NewsItem]
     has_vault: bool = True  # False: the layout has no failure vault (Freqtrade)
+    weeks: list[WeekTotal] | None = None  # the earlier weeks asked for, per book (None: not asked)
+    fixes: list[FixWindow] = field(default_factory=list)  # shipped adjustments before the week, measured
 
 
 # ---------------------------------------------------------------------------------------------
@@ -635,11 +672,21 @@ class Book:
                                 f"{value!r} ({kind}) but timestamps are read as {fmt}; make the column one format "
                                 f"or set [book.mapping] {hint}")
 
-    def snapshot(self, start: dt.datetime, end: dt.datetime) -> Snapshot:
-        """Read everything for the week [start, end) in one read transaction (one consistent view)."""
+    def snapshot(self, start: dt.datetime, end: dt.datetime,
+                 earlier: list[tuple[dt.datetime, dt.datetime]] | None = None,
+                 fix_lookback: dt.timedelta = dt.timedelta(days=28)) -> Snapshot:
+        """Read everything for the week [start, end) in one read transaction (one consistent view).
+
+        earlier: the bounds of earlier weeks (most recent first) to total per book in SQLite;
+        fix_lookback: shipped adjustments this long before the week are measured before vs after.
+        """
         self._begin()
         try:
-            return self._snapshot(start, end)
+            snap = self._snapshot(start, end)
+            if earlier:
+                snap.weeks = self._week_totals(earlier)
+            snap.fixes = self._fixes(start, end, fix_lookback, {t.symbol for t in snap.recent})
+            return snap
         finally:
             self._end()
 
@@ -669,10 +716,11 @@ class Book:
         # Recent: every trade closed from the cut to the week end, one row each, in close order.
         ts = _ts_expr("closed_at", fmt)
         hi = _bound(end, fmt, slack_days=1)
-        names = ["id", "book_id", "symbol", "closed_at", "realized_pnl", "fee_open", "fee_close", "opened_at"]
+        names = ["id", "book_id", "symbol", "closed_at", "realized_pnl", "fee_open", "fee_close", "opened_at",
+                 "side"]
         rows = self._run(
             f"SELECT id, book_id, symbol, closed_at, {ts} AS ts, realized_pnl, fee_open, fee_close, opened_at, "
-            f"{_ts_expr('opened_at', fmt)} FROM {trades.select(names)} WHERE closed_at >= :cut AND closed_at < :hi "
+            f"{_ts_expr('opened_at', fmt)}, side FROM {trades.select(names)} WHERE closed_at >= :cut AND closed_at < :hi "
             "ORDER BY ts, id", {"cut": cut, "hi": hi}, trades.label)
         recent = []
         seen: set[int] = set()
@@ -696,7 +744,7 @@ class Book:
                                 "the failure vault, so map [book.mapping.trades] id to a unique column")
             seen.add(r[0])
             recent.append(ClosedTrade(int(r[0]), int(r[1]), _text(r[2]), round(r[4], 3), float(r[5]),
-                                      float(r[6]) + float(r[7])))
+                                      float(r[6]) + float(r[7]), round(r[9], 3), _side(trades, r[10], r[0])))
 
         return Snapshot(
             books=books,
@@ -708,6 +756,79 @@ class Book:
             news=self._news(start, end, start_ts, end_ts),
             has_vault="failure_vault" in self.layout.sources,
         )
+
+    def _week_totals(self, bounds: list[tuple[dt.datetime, dt.datetime]]) -> list[WeekTotal]:
+        """Per book and earlier week: count, PnL, wins, losses, fees, summed inside SQLite over the
+        closed_at index (the weeks' exact bounds in the report's timezone, like the week itself)."""
+        trades = self.layout.sources["trades"]
+        fmt = self.layout.timestamps
+        ts = _ts_expr("closed_at", fmt)
+        params: dict[str, Any] = {"lo": _bound(min(b[0] for b in bounds), fmt, -1),
+                                  "hi": _bound(max(b[1] for b in bounds), fmt, 1)}
+        cases = []
+        for k, (lo, hi) in enumerate(bounds, start=1):
+            params[f"s{k}"], params[f"e{k}"] = lo.timestamp(), hi.timestamp()
+            cases.append(f"WHEN ts >= :s{k} AND ts < :e{k} THEN {k}")
+        rows = self._run(
+            f"SELECT book_id, CASE {' '.join(cases)} END AS k, count(*), total(realized_pnl), "
+            "sum(realized_pnl > 0), sum(realized_pnl < 0), total(fee_open + fee_close), "
+            "total(CASE WHEN realized_pnl > 0 THEN realized_pnl END), "
+            "total(CASE WHEN realized_pnl < 0 THEN realized_pnl END) "
+            f"FROM (SELECT book_id, realized_pnl, fee_open, fee_close, {ts} AS ts "
+            f"FROM {trades.select(['book_id', 'closed_at', 'realized_pnl', 'fee_open', 'fee_close'])} "
+            "WHERE closed_at >= :lo AND closed_at < :hi) WHERE k IS NOT NULL GROUP BY book_id, k ORDER BY k, book_id",
+            params, trades.label)
+        return [WeekTotal(int(r[0]), int(r[1]), int(r[2]), float(r[3]), int(r[4] or 0), int(r[5] or 0), float(r[6]),
+                          float(r[7]), float(r[8])) for r in rows]
+
+    def _fixes(self, start: dt.datetime, end: dt.datetime, lookback: dt.timedelta,
+               symbols: set[str]) -> list[FixWindow]:
+        """Each adjustment shipped in the `lookback` before the week that targets a root-cause class
+        or a symbol: its target's losses in the window from its shipping to the week's end and in an
+        equally long window before it, in one pass of SQLite over both windows."""
+        shipped = [a for a in self._adjustments(start - lookback, start, (start - lookback).timestamp(),
+                                                 start.timestamp()) if a.status.strip().lower() == "shipped"]
+        targets: list[tuple[Adjustment, str, str]] = []
+        for a in reversed(shipped):  # most recent first
+            if a.scope in symbols:
+                targets.append((a, "symbol", a.scope))
+            elif a.targets and a.targets.strip() and "failure_vault" in self.layout.sources:
+                targets.append((a, "root_cause", a.targets.strip()))
+            if len(targets) == MAX_FIXES:
+                break
+        if not targets:
+            return []
+        trades = self.layout.sources["trades"]
+        fmt = self.layout.timestamps
+        end_ts = end.timestamp()
+        lo_ts = min(2 * a.at_ts - end_ts for a, _, _ in targets)
+        vault = self.layout.sources.get("failure_vault")
+        cause = (f"(SELECT v.root_cause FROM {vault.select(['id', 'trade_id', 'root_cause'])} AS v "
+                 "WHERE v.trade_id = t.id ORDER BY v.id DESC LIMIT 1)") if vault else "NULL"
+        params: dict[str, Any] = {"lo": _bound(dt.datetime.fromtimestamp(lo_ts, dt.UTC), fmt, -1),
+                                  "hi": _bound(end, fmt, 1), "end": end_ts}
+        cols = []
+        for i, (a, kind, target) in enumerate(targets):
+            params.update({f"b{i}": 2 * a.at_ts - end_ts, f"s{i}": a.at_ts, f"g{i}": target,
+                           f"k{i}": a.book_id if a.book_id is not None else -1})
+            book = f"(:k{i} = -1 OR book_id = :k{i})"
+            hit = (f"pnl < 0 AND {'symbol' if kind == 'symbol' else 'cause'} = :g{i}")
+            for window in (f"ts >= :b{i} AND ts < :s{i}", f"ts >= :s{i} AND ts < :end"):
+                cond = f"{book} AND {window}"
+                cols += [f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END)",
+                         f"sum(CASE WHEN {cond} AND {hit} THEN 1 ELSE 0 END)",
+                         f"total(CASE WHEN {cond} AND {hit} THEN pnl END)"]
+        row = self._run(
+            f"SELECT {', '.join(cols)} FROM (SELECT t.book_id AS book_id, t.symbol AS symbol, t.realized_pnl AS pnl, "
+            f"{_ts_expr('t.closed_at', fmt)} AS ts, CASE WHEN t.realized_pnl < 0 THEN {cause} END AS cause "
+            f"FROM {trades.select(['id', 'book_id', 'symbol', 'closed_at', 'realized_pnl'])} AS t "
+            "WHERE t.closed_at >= :lo AND t.closed_at < :hi)", params, trades.label)[0]
+        out = []
+        for i, (a, kind, target) in enumerate(targets):
+            v = row[6 * i: 6 * i + 6]
+            out.append(FixWindow(a, kind, target, 2 * a.at_ts - end_ts, end_ts, int(v[0] or 0), int(v[1] or 0),
+                                 float(v[2] or 0.0), int(v[3] or 0), int(v[4] or 0), float(v[5] or 0.0)))
+        return out
 
     def _aggregate(self, trades: Source, where: str, params: Mapping[str, Any], scan: bool = False) -> list[DailyTotal]:
         day = _day_expr("closed_at", self.layout.timestamps)
