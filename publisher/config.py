@@ -40,6 +40,7 @@ class BookConfig:
     path: str = "book.sqlite"
     format: str = "auto"  # auto | native | freqtrade | mapped
     mapping: dict[str, Any] = field(default_factory=dict)
+    primary: str = ""  # the book (id or name) the headline reports; "": by role (docs/metrics.md)
 
 
 @dataclass

@@ -93,9 +93,14 @@ def _join(parts: list[str]) -> str:
 
 
 def _week_section(facts: dict, cur: str) -> Section:
-    week = (facts.get("all_books") or {}).get("week") or {}
+    head = figures.headline_block(facts)
+    week = head.get("week") or {}
+    before = head.get("previous_week") or {}
+    change = head.get("change") or {}
     lines = _lines(
-        ("Round-trips (all books)", count(week.get("round_trips"))),
+        ("Dates", (facts.get("week") or {}).get("label")),
+        ("Headline books", f"{head.get('name')} ({head.get('basis')})" if head.get("basis") else None),
+        ("Round-trips", count(week.get("round_trips"))),
         ("Win rate", pct(week.get("win_rate"))),
         ("Realized PnL", money(week.get("realized_pnl"), cur)),
         ("Return", pct(week.get("return"), 2, signed=True)),
@@ -103,11 +108,14 @@ def _week_section(facts: dict, cur: str) -> Section:
         ("R:R ratio", ratio(week.get("rr_ratio"))),
         ("Profit factor", ratio(week.get("profit_factor"))),
         ("Fees", money(week.get("fees"), cur, signed=False)),
+        ("Previous week realized PnL", money(before.get("realized_pnl"), cur)),
+        ("Change in realized PnL against the previous week", money(change.get("realized_pnl"), cur)),
+        ("Previous week win rate", pct(before.get("win_rate"))),
     )
     for book in facts.get("books") or []:
         bw = book.get("week") or {}
         lines += _lines((
-            f"Book '{book.get('name')}'",
+            f"Book '{book.get('name')}' ({book.get('role')})",
             _join([f"{count(bw.get('round_trips')) or 0} round-trips,",
                    f"win rate {pct(bw.get('win_rate')) or 'n/a'},",
                    f"realized PnL {money(bw.get('realized_pnl'), cur) or 'n/a'}"]),
@@ -116,26 +124,44 @@ def _week_section(facts: dict, cur: str) -> Section:
         sym = week.get(key)
         if sym:
             lines += _lines((label, f"{sym.get('symbol')} ({money(sym.get('pnl'), cur)})"))
+    control = next((f for f in facts.get("findings") or [] if f.get("kind") == "control_test"), None)
+    if control:
+        lines.append(f"Control test: {control.get('text')}")
     lines += [f"Warning: {w}" for w in facts.get("warnings") or []]
 
+    # The figures are listed above the paragraph: the facts-only text says what they are measured
+    # against instead of listing them again.
     trips = _value(week.get("round_trips")) or 0
     if not trips:
         fallback = "No round-trip closed this week, so there is no new win rate or PnL to read."
     else:
-        fallback = _join([
-            f"The books closed {count(week.get('round_trips'))} round-trips this week",
-            f"with a win rate of {pct(week.get('win_rate')) or 'n/a'} and realized PnL of "
-            f"{money(week.get('realized_pnl'), cur)}.",
-            *(f"Book '{b.get('name')}' ended at {money((b.get('week') or {}).get('realized_pnl'), cur)}."
-              for b in facts.get("books") or [] if _value((b.get("week") or {}).get("realized_pnl")) is not None),
-        ])
+        parts = []
+        now, then = _value(week.get("realized_pnl")), _value(before.get("realized_pnl"))
+        if now is not None and then is not None:
+            if (then < 0) != (now < 0):
+                move = "turned from a loss to a profit" if now >= 0 else "turned from a profit to a loss"
+            elif now < 0:
+                move = "loss narrowed" if now > then else "loss widened" if now < then else "loss held"
+            else:
+                move = "profit grew" if now > then else "profit shrank" if now < then else "profit held"
+            parts.append(f"Against the previous week, the {move}." if move.startswith(("loss", "profit"))
+                         else f"Against the previous week, realized PnL {move}.")
+        if control:
+            verdict = (control.get("week") or {}).get("verdict")
+            parts.append("Against the inverted mirror, the same signals on the other side, the edge is "
+                         + ("too thin a sample to judge this week." if verdict == "too few trades" else
+                            "real this week." if verdict == "standard ahead" else
+                            "negative this week: the mirror did better." if verdict == "mirror ahead" else
+                            "not distinguishable from zero this week."))
         if week.get("small_sample"):
-            fallback += " The sample is small, so the win rate says little yet."
+            parts.append("The sample is small, so the win rate says little yet.")
+        fallback = _join(parts) or (f"The books closed {count(week.get('round_trips'))} round-trips this week "
+                                    f"with realized PnL of {money(week.get('realized_pnl'), cur)}.")
     return Section(
         "week", "This week in paper trading",
-        "In one short paragraph, say what this week's figures mean: the result, the win rate against "
-        "the R:R ratio, and how the books differ. The figures are listed above the paragraph, so "
-        "interpret them instead of listing them.",
+        "In one short paragraph, say what this week's figures mean: the result against the previous "
+        "week, the win rate against the R:R ratio, and whether the standard book beat its control. "
+        "The figures are listed above the paragraph, so interpret them instead of listing them.",
         70, tuple(lines), fallback,
     )
 
@@ -161,28 +187,25 @@ def _vault_section(facts: dict, cur: str) -> Section:
     for note in (vault.get("notes") or [])[:3]:
         lines.append(f"Operator note on {note.get('symbol')}: {str(note.get('note') or '')[:200]}")
 
-    losing = _value(vault.get("losing_trades")) or 0
-    if not losing:
+    fixes = [f for f in facts.get("findings") or [] if f.get("kind") == "fix_check"]
+    lines += [f"Fix check: {f.get('text')}" for f in fixes]
+
+    # The clusters and the adjustments are listed above the paragraph; the facts-only text reports
+    # whether the fixes shipped in earlier weeks worked, which the lists do not show.
+    judged = [f for f in fixes if f.get("verdict") != "too few trades"]
+    if judged:
+        fallback = _join([str(f.get("text")) for f in judged[:2]])
+    elif fixes:
+        fallback = str(fixes[0].get("text"))
+    elif not (_value(vault.get("losing_trades")) or 0):
         fallback = "No losing trade entered the failure vault this week."
     else:
-        parts = [f"{count(vault.get('losing_trades'))} losing trades cost {money(vault.get('total_loss'), cur, signed=False)}"
-                 f" this week; {count(vault.get('with_post_mortem')) or 0} of them have a post-mortem."]
-        clusters = sorted(vault.get("clusters") or [], key=lambda c: -(_value(c.get("count")) or 0))
-        if clusters:
-            top = clusters[0]
-            parts.append(f"The largest cluster was {top.get('label')} with {count(top.get('count'))} trades "
-                         f"({money(top.get('loss'), cur)}).")
-        if worst:
-            parts.append(f"{worst.get('symbol')} was hit hardest: {count(worst.get('count'))} losses from "
-                         f"{str(worst.get('label')).lower()}, {money(worst.get('loss'), cur)} in total.")
-        fallback = _join(parts)
-    if adjustments:
-        fallback += (f" Strategy adjustments on the list ({len(adjustments)}): "
-                     + "; ".join(f"{a.get('scope')}: {a.get('change')} ({a.get('status')})" for a in adjustments) + ".")
+        fallback = ("No fix shipped in the past four weeks targets a root cause or a symbol, so there is "
+                    "no before-and-after to read yet.")
     return Section(
         "vault", "Failure vault: what broke, what changed",
         "In one paragraph, explain what the losing trades have in common (the largest cluster and the "
-        "worst symbol) and what was changed in response.",
+        "worst symbol) and whether the fixes shipped earlier reduced those losses.",
         90, tuple(lines), fallback.strip(),
     )
 
@@ -195,9 +218,10 @@ def _news_section(facts: dict) -> Section:
     if traded:
         lines.append(f"Symbols traded this week: {', '.join(traded)}")
     if news:
-        sources = sorted({str(n.get("source")) for n in news if n.get("source")})
-        fallback = (f"{len(news)} items made the news list this week, from {', '.join(sources)}; "
-                    f"the top one was \u201c{news[0].get('title')}\u201d.")
+        tickers = {t.split("/")[0].upper() for t in traded}
+        touched = sorted({tk for n in news for tk in tickers if tk and tk in str(n.get("title") or "").upper().replace("(", " ").replace(")", " ").split()})
+        fallback = (f"Of these items, the ones naming a coin the bot traded this week: {', '.join(touched)}."
+                    if touched else "None of these items names a coin the bot traded this week.")
     else:
         fallback = "No news item was recorded for this week."
     return Section(
@@ -208,43 +232,46 @@ def _news_section(facts: dict) -> Section:
     )
 
 
+WHY_IT_MATTERS = {
+    "control_test": "The inverted book takes the same signals on the other side, so the difference between "
+                    "the two is the signal's edge with fees and market drift cancelled out: until it is told "
+                    "apart from zero, a good or bad week says more about luck and fees than about the strategy.",
+    "fix_check": "A fix earns its place only if the losses it targets shrink per trade, not just because fewer "
+                 "trades were taken: that is the number to watch next week.",
+    "concentration": "When one symbol or one cause carries the loss, one targeted change can remove most of it.",
+    "fee_drag": "Fees are paid on every trade whatever the signal says: trading less, or on larger moves, is the "
+                "lever that does not depend on being right.",
+    "biggest_change": "One week moves a lot on a small sample: watch whether next week confirms the move or "
+                      "falls back to the average.",
+}
+
+
 def _insight_section(facts: dict, cur: str) -> Section:
-    week = (facts.get("all_books") or {}).get("week") or {}
-    adjustments = sorted(facts.get("adjustments") or [], key=lambda a: -(_value(a.get("confidence")) or 0))
-    lines = _lines(
+    week = figures.headline_block(facts).get("week") or {}
+    findings = facts.get("findings") or []
+    lines = [f"Finding {f.get('rank')} ({f.get('kind')}): {f.get('text')}" for f in findings[:3]]
+    lines += _lines(
         ("Expectancy", money(week.get("expectancy"), f"{cur} per trade")),
-        ("Average win", money(week.get("avg_win"), cur)),
-        ("Average loss", money(week.get("avg_loss"), cur)),
         ("Win rate", pct(week.get("win_rate"))),
         ("R:R ratio", ratio(week.get("rr_ratio"))),
-        ("Profit factor", ratio(week.get("profit_factor"))),
     )
-    worst = (facts.get("vault") or {}).get("worst")
-    if worst:
-        lines.append(f"Most repeated failure: {worst.get('label')} on {worst.get('symbol')}")
-    if adjustments:
-        a = adjustments[0]
-        lines.append(f"Highest-confidence adjustment: {a.get('change')} ({pct(a.get('confidence'), 0)}, {a.get('status')})")
-
-    expectancy = _value(week.get("expectancy"))
-    if expectancy is None:
+    if findings:
+        top = findings[0]
+        fallback = f"{top.get('text')}\n\n{WHY_IT_MATTERS.get(str(top.get('kind')), '')}".strip()
+    elif _value(week.get("expectancy")) is None:
         fallback = ("No trade closed this week, so the edge could not be measured. A quiet week is "
                     "still data: the filters held the bot back, and nothing was forced.")
     else:
-        verdict = "covered" if expectancy >= 0 else "did not cover"
+        verdict = "covered" if (_value(week.get("expectancy")) or 0) >= 0 else "did not cover"
         fallback = _join([
             f"Expectancy was {money(week.get('expectancy'), cur)} per trade.",
             f"An average win of {money(week.get('avg_win'), cur) or 'n/a'} at a {pct(week.get('win_rate'))} win rate "
             f"{verdict} an average loss of {money(week.get('avg_loss'), cur) or 'n/a'}.",
         ])
-    if adjustments:
-        a = adjustments[0]
-        fallback += (f"\n\nThe change to watch next week is the one held with the most confidence: "
-                     f"{a.get('change')} ({pct(a.get('confidence'), 0)} confidence, {a.get('status')}).")
     return Section(
         "insight", "One operating insight",
-        "Give one operating lesson from this week's figures: state the lesson in one sentence, then "
-        "explain in a short paragraph why the figures support it and what to watch next week.",
+        "Give one operating lesson built on the first finding: state the lesson in one sentence, then "
+        "explain in a short paragraph why its figures support it and what to watch next week.",
         120, tuple(lines), fallback,
     )
 
@@ -253,8 +280,8 @@ def _stack_section(facts: dict, site: SiteConfig, llm: LLMConfig) -> Section:
     stamp = facts.get("stamp") or {}
     lines = [f"Stack item: {item}" for item in site.stack]
     lines.append(f"Drafting: {drafting_line(llm)}")
-    if site.stack:
-        fallback = "The stack behind this issue: " + "; ".join(site.stack) + "."
+    if site.stack:  # listed above the paragraph: say what the list does not
+        fallback = f"This issue was drafted with {drafting_line(llm)}."
     else:
         fallback = (f"This issue was compiled by publisher {stamp.get('tool_version', '')} from the trading "
                     f"book {stamp.get('book_file', '')}.").replace("  ", " ")

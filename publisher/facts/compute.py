@@ -19,7 +19,7 @@ from typing import Any
 
 from publisher import __version__
 from publisher.book.reader import Book, BookMeta, ClosedTrade, OpenPosition, Snapshot, WeekTotal
-from publisher.common.weeks import IsoWeek, get_zone, parse_week
+from publisher.common.weeks import IsoWeek, get_zone, parse_week, week_label
 from publisher.errors import BookError, ConfigError, FactsError
 from publisher.facts.findings import build_findings, detect_mirrors
 
@@ -273,6 +273,18 @@ def _time_figures(scope: _Scope, money: str, n: int, wins: int, realized: float,
     return {"previous_week": prev, "change": change, "recent_average": average, "weekly": weekly}
 
 
+TOP_SYMBOLS = 3  # a cluster names its costliest symbols, then "and N more"
+
+
+def _top_symbols(trades: list[ClosedTrade], currency: str) -> list[dict[str, Any]]:
+    """A cluster's costliest symbols (largest loss first, ties by name)."""
+    by_symbol: dict[str, list[float]] = defaultdict(list)
+    for t in trades:
+        by_symbol[t.symbol].append(t.realized_pnl)
+    ranked = sorted(by_symbol.items(), key=lambda kv: (_sum(kv[1]), kv[0]))[:TOP_SYMBOLS]
+    return [{"symbol": sym, "count": fig(len(v), "count"), "loss": fig(_sum(v), currency)} for sym, v in ranked]
+
+
 def _vault(snap: Snapshot, week_trades: list[ClosedTrade], currency: str, zone: dt.tzinfo) -> dict[str, Any]:
     losing = [t for t in week_trades if t.realized_pnl < 0]
     total_loss = _sum(t.realized_pnl for t in losing)
@@ -289,7 +301,8 @@ def _vault(snap: Snapshot, week_trades: list[ClosedTrade], currency: str, zone: 
     cluster_list = [
         {"root_cause": cause, "label": root_cause_label(cause), "count": fig(len(ts), "count"),
          "loss": fig(_sum(t.realized_pnl for t in ts), currency),
-         "symbols": sorted({t.symbol for t in ts})}
+         "symbols": sorted({t.symbol for t in ts}), "top_symbols": _top_symbols(ts, currency),
+         "other_symbols": fig(max(0, len({t.symbol for t in ts}) - TOP_SYMBOLS), "count")}
         for cause, ts in clusters.items()
     ]
     cluster_list.sort(key=lambda c: (-c["count"]["value"], c["loss"]["value"], c["root_cause"]))
@@ -518,7 +531,7 @@ def facts_from_snapshot(snap: Snapshot, week: IsoWeek, tz_name: str, stamp: dict
     facts: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "week": {"iso": str(week), "iso_year": week.year, "week": week.week, "start": start.isoformat(),
-                 "end": end.isoformat(), "timezone": tz_name},
+                 "end": end.isoformat(), "timezone": tz_name, "label": week_label(week)},
         "stamp": stamp,
         "currency": currency,
         "books": blocks,

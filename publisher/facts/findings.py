@@ -219,15 +219,15 @@ def _fixes(facts: dict[str, Any], snap: Snapshot) -> list[dict[str, Any]]:
         what = f"{f.target} losses" if f.kind == "symbol" else f"the {f.target.replace('_', ' ')} class's losses"
         if f.before_trades < MIN_WINDOW_TRADES or f.after_trades < MIN_WINDOW_TRADES:
             verdict, score = "too few trades", 0.1
-            text = (f"Did the fix work? \u201c{a.change}\u201d ({a.scope}, shipped {shipped}): too few trades "
-                    f"on either side of it to tell yet.")
+            text = (f"\u201c{a.change}\u201d ({a.scope}, shipped {shipped}) has too few trades on either side "
+                    f"of it to tell whether it worked yet.")
         else:
             if change is None:
                 verdict = "no losses before" if not b else "unchanged"
             else:
                 verdict = "losses fell" if change < 0 else "losses rose" if change > 0 else "unchanged"
             score = min(0.85, abs(change) / 100) if change is not None else 0.1
-            text = (f"Did the fix work? Since \u201c{a.change}\u201d ({a.scope}) shipped on {shipped}, {what} per "
+            text = (f"Since \u201c{a.change}\u201d ({a.scope}) shipped on {shipped}, {what} per "
                     f"trade went from {_abs(before['loss_per_trade'])} to {_abs(after['loss_per_trade'])} {cur}"
                     + (f" ({F.pct(_fig(change, '%'), 0, sign=True)})" if change is not None else "")
                     + f", and per week from {_abs(before['loss_per_week'])} to {_abs(after['loss_per_week'])} {cur}.")
