@@ -32,6 +32,8 @@ closing = "Every number in this issue came from one computation over the trading
 [book]
 path = "{book}"               # the bot's SQLite book; opened read-only, never written
 format = "auto"               # auto | native | freqtrade | mapped (see docs/schema.md)
+# primary = "standard"        # the book the headline reports (id or name); default: by role, the
+                              # standard book when the other is its inverted mirror (docs/metrics.md)
 
 [llm]
 backend = "mlx"               # mlx (in-process mlx-lm) | openai (any OpenAI-compatible server) | none
