@@ -152,7 +152,7 @@ def _findings() -> list[dict[str, Any]]:
          "target": {"kind": "root_cause", "value": "technical"}, "before": window, "after": after,
          "change_per_trade": _pct(-49.583), "verdict": "losses fell",
          "text": "Since \u201ccut position size 25%\u201d (Scanner-wide) shipped on 2026-04-06, the technical class's "
-                 "losses per trade went from 0.44 to 0.22 USDT (-50%), and per week from 4.80 to 2.20 USDT."},
+                 "losses per trade went from 0.436 to 0.220 USDT (-50%), and per week from 4.80 to 2.20 USDT."},
     ]
 
 

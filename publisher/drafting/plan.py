@@ -199,6 +199,9 @@ def _vault_section(facts: dict, cur: str) -> Section:
         fallback = str(fixes[0].get("text"))
     elif not (_value(vault.get("losing_trades")) or 0):
         fallback = "No losing trade entered the failure vault this week."
+    elif not (_value(vault.get("with_post_mortem")) or 0):
+        fallback = (f"None of the {count(vault.get('losing_trades'))} losing trades has a post-mortem, so the "
+                    "vault cannot say what broke yet.")
     else:
         fallback = ("No fix shipped in the past four weeks targets a root cause or a symbol, so there is "
                     "no before-and-after to read yet.")

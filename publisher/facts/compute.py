@@ -239,6 +239,19 @@ def _time_figures(scope: _Scope, money: str, n: int, wins: int, realized: float,
     if scope.earlier is None:
         return {}
     earlier = scope.earlier
+    weekly = []
+    for back in range(len(labels) - 1, -1, -1):
+        t = earlier.get(back) if back else None
+        count, pnl = (n, realized) if back == 0 else ((t.count, t.realized_pnl) if t else (0, 0.0))
+        weekly.append({"week": labels[back], "round_trips": fig(count, "count"), "realized_pnl": fig(pnl, money)})
+    # Weeks before the book's first trade are not "a week with nothing": with no trade before this
+    # week there is no previous week to compare with, and the average covers only weeks since the start.
+    closed_before = sum(c for _, _, c in scope.history) + len(scope.before)
+    if not closed_before:
+        return {"weekly": weekly}
+    in_series = sum(t.count for t in earlier.values())
+    first_back = max((k for k, t in earlier.items() if t.count), default=0)
+    span = RECENT_WEEKS if closed_before > in_series else max(1, min(RECENT_WEEKS, first_back))
     prev = _week_figures(earlier.get(1), money, equity_start)
     win_rate = 100.0 * wins / n if n else None
     this = {"round_trips": n, "win_rate": win_rate, "realized_pnl": realized, "fees": fees,
@@ -252,7 +265,7 @@ def _time_figures(scope: _Scope, money: str, n: int, wins: int, realized: float,
         "expectancy": fig(_delta(this["expectancy"], prev["expectancy"]["value"]), f"{money}/trade"),
         "return": fig(_delta(this["return"], prev["return"]["value"]), "pp"),
     }
-    recent = [earlier.get(k) for k in range(1, RECENT_WEEKS + 1)]
+    recent = [earlier.get(k) for k in range(1, span + 1)]
     counts = [t.count if t else 0 for t in recent]
     pnls = [t.realized_pnl if t else 0.0 for t in recent]
     fee_list = [t.fees if t else 0.0 for t in recent]
@@ -265,11 +278,6 @@ def _time_figures(scope: _Scope, money: str, n: int, wins: int, realized: float,
         "win_rate": fig(100.0 * wins_sum / sum(counts) if sum(counts) else None, "%"),
         "expectancy": fig(_sum(pnls) / sum(counts) if sum(counts) else None, f"{money}/trade"),
     }
-    weekly = []
-    for back in range(len(labels) - 1, -1, -1):
-        t = earlier.get(back) if back else None
-        count, pnl = (n, realized) if back == 0 else ((t.count, t.realized_pnl) if t else (0, 0.0))
-        weekly.append({"week": labels[back], "round_trips": fig(count, "count"), "realized_pnl": fig(pnl, money)})
     return {"previous_week": prev, "change": change, "recent_average": average, "weekly": weekly}
 
 
@@ -508,10 +516,10 @@ def facts_from_snapshot(snap: Snapshot, week: IsoWeek, tz_name: str, stamp: dict
     week_trades = [t for t in snap.recent if start_ts <= t.closed_ts < end_ts]
     mirrors = detect_mirrors(snap.books, week_trades)
     headline_ids, basis = _headline(blocks, mirrors, primary)
-    if len(headline_ids) == len(blocks):
-        headline = copy.deepcopy(all_block)
-    elif len(headline_ids) == 1:
+    if len(headline_ids) == 1:
         headline = copy.deepcopy(next(b for b in blocks if b["id"] == headline_ids[0]))
+    elif len(headline_ids) == len(blocks):
+        headline = copy.deepcopy(all_block)
     else:
         chosen = set(headline_ids)
         headline = _book_block(scope(None, lambda i: i in chosen, "independent books"), currency, start, zone, labels)
@@ -673,6 +681,17 @@ def format_facts_table(facts: dict[str, Any]) -> str:
         lines += ["", "News"]
         lines += [f"  #{n['rank'] if n['rank'] is not None else '-'} {n['title']} ({n['source']})"
                   for n in facts["news"]]
+    head = facts.get("headline")
+    if head:
+        lines += ["", f"Headline: {head['name']} (books {', '.join(map(str, head['book_ids']))}: {head['basis']})"]
+        before, change = head.get("previous_week"), head.get("change")
+        if before and change:
+            lines.append(f"  previous week: {_show(before['round_trips'])} round-trips, realized "
+                         f"{_show(before['realized_pnl'], sign=True)} (change {_show(change['realized_pnl'], sign=True)}), "
+                         f"win rate {_show(before['win_rate'], 1)}")
+    if facts.get("findings"):
+        lines += ["", "Findings (ranked)"]
+        lines += [f"  {f['rank']}. [{f['kind']}] {f['text']}" for f in facts["findings"]]
     if facts["warnings"]:
         lines += ["", "Warnings", *(f"  ! {w}" for w in facts["warnings"])]
     passed = sum(1 for c in facts["checks"] if c["passed"])

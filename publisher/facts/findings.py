@@ -185,9 +185,9 @@ def _control(facts: dict[str, Any], snap: Snapshot, week_trades: list[ClosedTrad
                 f"of {F.count(week['n'])} paired trades (sign test p = {week['p_value']['value']:.2f}, median "
                 f"difference interval {F.money(week['median_ci95']['low'], unit=False)} to "
                 f"{F.money(week['median_ci95']['high'], unit=False)} {cur}): "
-                + ("a real edge." if week["verdict"] == "standard ahead" else
-                   "the mirror did better, a real negative edge." if week["verdict"] == "mirror ahead" else
-                   "not distinguishable from zero.")
+                + ("the standard side wins more pairs than chance would give, a real edge." if week["verdict"] == "standard ahead"
+                   else "the mirror side wins more pairs than chance would give, an edge against the strategy."
+                   if week["verdict"] == "mirror ahead" else "not distinguishable from zero.")
                 )
         score = 0.9 if week["verdict"] != "not distinguishable from zero" else 0.5
     if since["verdict"] != "too few trades":
@@ -228,7 +228,7 @@ def _fixes(facts: dict[str, Any], snap: Snapshot) -> list[dict[str, Any]]:
                 verdict = "losses fell" if change < 0 else "losses rose" if change > 0 else "unchanged"
             score = min(0.85, abs(change) / 100) if change is not None else 0.1
             text = (f"Since \u201c{a.change}\u201d ({a.scope}) shipped on {shipped}, {what} per "
-                    f"trade went from {_abs(before['loss_per_trade'])} to {_abs(after['loss_per_trade'])} {cur}"
+                    f"trade went from {_abs(before['loss_per_trade'], 3)} to {_abs(after['loss_per_trade'], 3)} {cur}"
                     + (f" ({F.pct(_fig(change, '%'), 0, sign=True)})" if change is not None else "")
                     + f", and per week from {_abs(before['loss_per_week'])} to {_abs(after['loss_per_week'])} {cur}.")
         out.append({"kind": "fix_check", "score": score, "adjustment": {
@@ -293,10 +293,11 @@ CHANGE_FIGURES = (("realized_pnl", "realized PnL"), ("round_trips", "round-trips
                   ("fees", "fees"), ("expectancy", "expectancy"))
 
 
-def _abs(figure: dict[str, Any]) -> str:
-    """A loss as a size (the guard matches a figure with its sign dropped)."""
+def _abs(figure: dict[str, Any], digits: int = 2) -> str:
+    """A loss as a size (the guard matches a figure with its sign dropped); per-trade losses of a
+    class are cents, so they are shown with 3 decimals."""
     v = figure["value"]
-    return F.NA if v is None else f"{abs(v):.2f}"
+    return F.NA if v is None else f"{abs(v):.{digits}f}"
 
 
 def _shown(key: str, figure: dict[str, Any]) -> str:

@@ -72,7 +72,7 @@ def test_none_backend_text_says_what_the_lists_do_not():
     assert "Against the previous week, the loss narrowed." in text["week"]  # -9.00 then, -1.55 now
     assert "not distinguishable from zero" in text["week"]
     assert "12 round-trips" not in text["week"]
-    assert "losses per trade went from 0.44 to 0.22 USDT (-50%)" in text["vault"]
+    assert "losses per trade went from 0.436 to 0.220 USDT (-50%)" in text["vault"]
     assert "cut position size 25%" in text["vault"] and "pause for 48 hours" not in text["vault"]
     assert text["insight"].startswith("Control test: the standard book minus its mirror made -2.28 USDT")
     assert "Apple M1 Max" not in text["stack"] and "facts-only templates" in text["stack"]

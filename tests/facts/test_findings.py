@@ -207,7 +207,7 @@ def test_an_adjustment_that_halves_its_class_losses(tmp_path: Path) -> None:
     assert v(before["loss_per_week"]) == pytest.approx(-20.0 / weeks)
     assert v(after["loss_per_week"]) == pytest.approx(-10.0 / weeks)
     assert v(fix["change_per_trade"]) == pytest.approx(-50.0) and fix["verdict"] == "losses fell"
-    assert "from 1.00 to 0.50 USDT (-50%)" in fix["text"]
+    assert "from 1.000 to 0.500 USDT (-50%), and per week from 12.73 to 6.36 USDT" in fix["text"]
 
 
 def test_concentration_and_fee_drag(tmp_path: Path) -> None:
