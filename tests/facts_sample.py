@@ -118,7 +118,7 @@ def _headline(book: dict[str, Any]) -> dict[str, Any]:
                 "realized_pnl": _usdt(7.45), "fees": _usdt(0.334), "expectancy": fig(-1.55 / 12 + 0.9, "USDT/trade"),
                 "return": fig(0.745, "pp")},
         recent_average={"weeks": _count(4), "round_trips": fig(11.0, "trades"), "realized_pnl": _usdt(-5.0),
-                        "fees": _usdt(1.0), "win_rate": _pct(25.0), "expectancy": fig(-0.4545, "USDT/trade")},
+                        "expectancy": fig(-0.4545, "USDT/trade")},
         weekly=[{"week": "2026-W15", "round_trips": _count(10), "realized_pnl": _usdt(-9.0)},
                 {"week": "2026-W16", "round_trips": _count(12), "realized_pnl": _usdt(-1.55)}],
     )

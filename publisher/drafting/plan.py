@@ -203,7 +203,7 @@ def _vault_section(facts: dict, cur: str) -> Section:
         fallback = (f"None of the {count(vault.get('losing_trades'))} losing trades has a post-mortem, so the "
                     "vault cannot say what broke yet.")
     else:
-        fallback = ("No fix shipped in the past four weeks targets a root cause or a symbol, so there is "
+        fallback = ("No fix shipped in the week before targets a root cause or a symbol, so there is "
                     "no before-and-after to read yet.")
     return Section(
         "vault", "Failure vault: what broke, what changed",

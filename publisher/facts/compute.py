@@ -109,7 +109,7 @@ def _iso(ts: float, zone: dt.tzinfo) -> str:
 
 
 def _book_block(scope: _Scope, currency: str, start: dt.datetime, zone: dt.tzinfo,
-                labels: list[str] | None = None) -> dict[str, Any]:
+                labels: list[str] | None = None, bounds: list[tuple[float, float]] | None = None) -> dict[str, Any]:
     money = currency
     trades = scope.week
     n = len(trades)
@@ -207,7 +207,7 @@ def _book_block(scope: _Scope, currency: str, start: dt.datetime, zone: dt.tzinf
         },
         "equity_curve": [{"t": start.isoformat(), "equity": equity_start}]
         + thin([{"t": _iso(ts, zone), "equity": e} for ts, e in curve_values], MAX_CURVE_POINTS - 1),
-        **_time_figures(scope, money, n, len(wins), realized, fees, equity_start, labels or []),
+        **_time_figures(scope, money, n, len(wins), realized, fees, equity_start, labels or [], bounds or []),
     }
 
 
@@ -233,24 +233,52 @@ def _delta(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
 
 
+def _day_ts(day: str | int) -> float:
+    """UTC midnight of a history day ('YYYY-MM-DD' for ISO books, days since the epoch otherwise)."""
+    if isinstance(day, str):
+        return dt.datetime.fromisoformat(day[:10]).replace(tzinfo=dt.UTC).timestamp()
+    return float(day) * 86400.0
+
+
+def _back_of(ts: float, bounds: list[tuple[float, float]]) -> int | None:
+    """How many weeks before the reported one `ts` falls in (bounds[k] is week k back), or None."""
+    for k, (lo, hi) in enumerate(bounds):
+        if lo <= ts < hi:
+            return k
+    return None
+
+
 def _time_figures(scope: _Scope, money: str, n: int, wins: int, realized: float, fees: float,
-                  equity_start: float, labels: list[str]) -> dict[str, Any]:
+                  equity_start: float, labels: list[str], bounds: list[tuple[float, float]]) -> dict[str, Any]:
     """The previous week, the change against it, the recent-weeks average and the weekly series."""
     if scope.earlier is None:
         return {}
     earlier = scope.earlier
-    weekly = []
-    for back in range(len(labels) - 1, -1, -1):
-        t = earlier.get(back) if back else None
-        count, pnl = (n, realized) if back == 0 else ((t.count, t.realized_pnl) if t else (0, 0.0))
-        weekly.append({"week": labels[back], "round_trips": fig(count, "count"), "realized_pnl": fig(pnl, money)})
+    # Weeks 2+ back come from the per-day history (UTC days, by the day's UTC midnight) and the
+    # single closes since the history cut; week 1 back is the exact SQLite total.
+    series: dict[int, list[float]] = {k: [0, 0.0] for k in range(2, len(labels))}
+    for day, pnl, count in scope.history:
+        k = _back_of(_day_ts(day), bounds)
+        if k in series:
+            series[k][0] += count
+            series[k][1] += pnl
+    for t in scope.before:
+        k = _back_of(t.closed_ts, bounds)
+        if k in series:
+            series[k][0] += 1
+            series[k][1] += t.realized_pnl
+    prev_total = earlier.get(1)
+    series[1] = [prev_total.count, prev_total.realized_pnl] if prev_total else [0, 0.0]
+    series[0] = [n, realized]
+    weekly = [{"week": labels[back], "round_trips": fig(int(series[back][0]), "count"),
+               "realized_pnl": fig(series[back][1], money)} for back in range(len(labels) - 1, -1, -1)]
     # Weeks before the book's first trade are not "a week with nothing": with no trade before this
     # week there is no previous week to compare with, and the average covers only weeks since the start.
     closed_before = sum(c for _, _, c in scope.history) + len(scope.before)
     if not closed_before:
         return {"weekly": weekly}
-    in_series = sum(t.count for t in earlier.values())
-    first_back = max((k for k, t in earlier.items() if t.count), default=0)
+    in_series = sum(series[k][0] for k in range(1, len(labels)))
+    first_back = max((k for k in range(1, len(labels)) if series[k][0]), default=0)
     span = RECENT_WEEKS if closed_before > in_series else max(1, min(RECENT_WEEKS, first_back))
     prev = _week_figures(earlier.get(1), money, equity_start)
     win_rate = 100.0 * wins / n if n else None
@@ -265,17 +293,12 @@ def _time_figures(scope: _Scope, money: str, n: int, wins: int, realized: float,
         "expectancy": fig(_delta(this["expectancy"], prev["expectancy"]["value"]), f"{money}/trade"),
         "return": fig(_delta(this["return"], prev["return"]["value"]), "pp"),
     }
-    recent = [earlier.get(k) for k in range(1, span + 1)]
-    counts = [t.count if t else 0 for t in recent]
-    pnls = [t.realized_pnl if t else 0.0 for t in recent]
-    fee_list = [t.fees if t else 0.0 for t in recent]
-    wins_sum = sum(t.wins if t else 0 for t in recent)
+    counts = [series[k][0] for k in range(1, span + 1)]
+    pnls = [series[k][1] for k in range(1, span + 1)]
     average = {
-        "weeks": fig(len(recent), "count"),
-        "round_trips": fig(sum(counts) / len(recent), "trades"),
-        "realized_pnl": fig(_sum(pnls) / len(recent), money),
-        "fees": fig(_sum(fee_list) / len(recent), money),
-        "win_rate": fig(100.0 * wins_sum / sum(counts) if sum(counts) else None, "%"),
+        "weeks": fig(span, "count"),
+        "round_trips": fig(sum(counts) / span, "trades"),
+        "realized_pnl": fig(_sum(pnls) / span, money),
         "expectancy": fig(_sum(pnls) / sum(counts) if sum(counts) else None, f"{money}/trade"),
     }
     return {"previous_week": prev, "change": change, "recent_average": average, "weekly": weekly}
@@ -480,6 +503,7 @@ def facts_from_snapshot(snap: Snapshot, week: IsoWeek, tz_name: str, stamp: dict
     currency = currencies[0] if currencies else "USDT"
 
     labels = week_labels(week)
+    bounds = [(start_ts, end_ts)] + [(a.timestamp(), b.timestamp()) for a, b in earlier_bounds(week, zone)]
     has_earlier = snap.weeks is not None
 
     def scope(meta: BookMeta | None, keep: Callable[[int], bool], name: str = "all books") -> _Scope:
@@ -511,8 +535,8 @@ def facts_from_snapshot(snap: Snapshot, week: IsoWeek, tz_name: str, stamp: dict
             earlier=earlier,
         )
 
-    blocks = [_book_block(scope(m, lambda i, m=m: i == m.id), currency, start, zone, labels) for m in snap.books]
-    all_block = _book_block(scope(None, lambda i: True), currency, start, zone, labels)
+    blocks = [_book_block(scope(m, lambda i, m=m: i == m.id), currency, start, zone, labels, bounds) for m in snap.books]
+    all_block = _book_block(scope(None, lambda i: True), currency, start, zone, labels, bounds)
     week_trades = [t for t in snap.recent if start_ts <= t.closed_ts < end_ts]
     mirrors = detect_mirrors(snap.books, week_trades)
     headline_ids, basis = _headline(blocks, mirrors, primary)
@@ -522,7 +546,8 @@ def facts_from_snapshot(snap: Snapshot, week: IsoWeek, tz_name: str, stamp: dict
         headline = copy.deepcopy(all_block)
     else:
         chosen = set(headline_ids)
-        headline = _book_block(scope(None, lambda i: i in chosen, "independent books"), currency, start, zone, labels)
+        headline = _book_block(scope(None, lambda i: i in chosen, "independent books"), currency, start, zone, labels,
+                               bounds)
     headline = {"book_ids": headline_ids, "basis": basis, **headline}
 
     warnings = [] if snap.books else ["The book lists no books (its books table is empty): nothing to report."]
@@ -587,7 +612,7 @@ def compute_facts(book: Book, week: IsoWeek | str, tz_name: str = "UTC", primary
     zone = get_zone(tz_name)
     start, end = week.bounds(zone)
     book.start_hashing()
-    snap = book.snapshot(start, end, earlier_bounds(week, zone))
+    snap = book.snapshot(start, end, earlier_bounds(week, zone, 1))
     stamp = {"book_file": Path(book.path).name, "book_sha256": book.sha256(), "book_format": book.format,
              "tool_version": __version__}
     return facts_from_snapshot(snap, week, tz_name, stamp, primary)

@@ -289,8 +289,7 @@ def _fee_drag(facts: dict[str, Any]) -> dict[str, Any] | None:
             "share_of_gross": _fig(share, "%"), "text": text}
 
 
-CHANGE_FIGURES = (("realized_pnl", "realized PnL"), ("round_trips", "round-trips"), ("win_rate", "win rate"),
-                  ("fees", "fees"), ("expectancy", "expectancy"))
+CHANGE_FIGURES = (("realized_pnl", "realized PnL"), ("round_trips", "round-trips"), ("expectancy", "expectancy"))
 
 
 def _abs(figure: dict[str, Any], digits: int = 2) -> str:
@@ -315,6 +314,8 @@ def _biggest_change(facts: dict[str, Any]) -> dict[str, Any] | None:
         return None
     best = None
     for key, label in CHANGE_FIGURES:
+        if key not in average:
+            continue
         now, avg = head["week"][key]["value"], average[key]["value"]
         if now is None or avg is None or avg == 0:
             continue
