@@ -159,6 +159,9 @@ def test_computed_facts_from_a_demo_book_render(tmp_path):
     assert f"Realized PnL: {week['realized_pnl']['value']:+.2f} USDT" in body
     charts = render_weekly_charts(facts, tmp_path / "charts")
     assert [c.name for c in charts] == [s.name for s in chart_specs(facts)]
+    weekly = next(c for c in charts if c.name == "weekly")  # 12 weeks of realized PnL per book
+    assert weekly.alt.startswith("Weekly realized PnL, the last 12 weeks to 2026-W16: book 1 (standard): W05 0.00 USDT")
+    assert f"W16 {facts['books'][1]['week']['realized_pnl']['value']:+.2f} USDT." in weekly.alt
     assert all(f"](charts/{c.name}.svg)" in body for c in charts)
 
 
