@@ -54,3 +54,21 @@ def test_bad_config_is_one_line_naming_the_key(tmp_path: Path, text: str, needle
 def test_bad_environment_value_names_the_variable(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="PUBLISHER_LLM_SEED"):
         load_config(tmp_path, environ={"PUBLISHER_LLM_SEED": "abc"})
+
+
+def test_book_primary_reaches_the_fact_sheet(tmp_path: Path) -> None:
+    """`[book] primary` names the headline book: book 2 here, although book 1 is the standard one."""
+    from bookmaker import make_native_book, trade
+
+    from publisher.book.reader import open_book
+    from publisher.facts.compute import compute_facts
+
+    book = make_native_book(tmp_path / "book.sqlite", trades=[
+        trade(2, "BTC/USDT", entry=100, exit=104, opened="2026-04-14T08:00:00Z", closed="2026-04-14T09:00:00Z")])
+    (tmp_path / "publisher.toml").write_text('[book]\npath = "book.sqlite"\nprimary = "inverted"\n', encoding="utf-8")
+    config = load_config(tmp_path)
+    assert config.book.primary == "inverted"
+    with open_book(book, config.book) as b:
+        facts = compute_facts(b, "2026-W16", "UTC", config.book.primary)
+    assert facts["headline"]["book_ids"] == [2] and facts["headline"]["basis"] == "[book] primary"
+    assert facts["headline"]["week"]["realized_pnl"]["value"] == pytest.approx(4.0)
