@@ -41,6 +41,7 @@ class BookConfig:
     format: str = "auto"  # auto | native | freqtrade | mapped
     mapping: dict[str, Any] = field(default_factory=dict)
     query_timeout: float = 60.0  # seconds any one query of the book may run (0: no limit)
+    primary: str = ""  # the book (id or name) the headline reports; "": by role (docs/metrics.md)
 
 
 @dataclass

@@ -58,7 +58,7 @@ def weekly_paths(config: Config, week: IsoWeek) -> tuple[Path, Path, Path]:
 
 def headline(facts: Facts) -> str:
     """One line of the week's figures for the summary, formatted like the post formats them."""
-    week = facts["all_books"]["week"]
+    week = figures.headline_block(facts)["week"]
     return (
         f"{facts['week']['iso']}: {figures.count(week['round_trips'])} round-trips, "
         f"win rate {figures.pct(week['win_rate'])}, realized PnL {figures.money(week['realized_pnl'])}, "
@@ -86,7 +86,7 @@ def run_weekly(
     with progress.stage(f"facts {iso_week}"), open_book(
         config.path(config.book.path), config.book, cache_dir=config.state_dir / "cache" if use_cache else None
     ) as book:
-        facts = compute_facts(book, iso_week, tz)
+        facts = compute_facts(book, iso_week, tz, config.book.primary or None)
     result = WeeklyResult(week=str(iso_week), action="", headline=headline(facts),
                           facts_path=facts_path, warnings=list(facts.get("warnings", [])))
 

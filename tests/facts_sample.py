@@ -104,6 +104,58 @@ CLOSES_2 = [("2026-04-14T09:00:00+00:00", 1.1), ("2026-04-15T10:30:00+00:00", -1
 HOSTILE_TITLE = 'Bitcoin <script>alert("x")</script> & "quotes" 🚀 — بيتكوين'
 
 
+def _headline(book: dict[str, Any]) -> dict[str, Any]:
+    """Book 1 as the headline (book 2 is its inverted mirror), with last week and the 4-week average."""
+    import copy
+
+    head = copy.deepcopy(book)
+    head.update(
+        book_ids=[1], basis="the standard book; its inverted mirror is the control",
+        previous_week={"round_trips": _count(10), "wins": _count(2), "losses": _count(8), "win_rate": _pct(20.0),
+                       "realized_pnl": _usdt(-9.0), "fees": _usdt(0.9), "gross_pnl": _usdt(-8.1),
+                       "return": _pct(-0.9), "expectancy": fig(-0.9, "USDT/trade"), "profit_factor": fig(0.5, "x")},
+        change={"round_trips": fig(2, "trades"), "win_rate": fig(100 * 5 / 12 - 20.0, "pp"),
+                "realized_pnl": _usdt(7.45), "fees": _usdt(0.334), "expectancy": fig(-1.55 / 12 + 0.9, "USDT/trade"),
+                "return": fig(0.745, "pp")},
+        recent_average={"weeks": _count(4), "round_trips": fig(11.0, "trades"), "realized_pnl": _usdt(-5.0),
+                        "expectancy": fig(-0.4545, "USDT/trade")},
+        weekly=[{"week": "2026-W15", "round_trips": _count(10), "realized_pnl": _usdt(-9.0)},
+                {"week": "2026-W16", "round_trips": _count(12), "realized_pnl": _usdt(-1.55)}],
+    )
+    return head
+
+
+def _findings() -> list[dict[str, Any]]:
+    """Two ranked findings with the numbers their sentences show."""
+    def test(over: str, n: int, ahead: int, p: float, mean: float, median: float, low: float, high: float,
+             unit: str) -> dict[str, Any]:
+        return {"over": over, "n": _count(n), "standard_ahead": _count(ahead), "mirror_ahead": _count(n - ahead),
+                "p_value": fig(p, "p"), "mean_difference": fig(mean, unit), "median_difference": fig(median, unit),
+                "median_ci95": {"low": fig(low, unit), "high": fig(high, unit)},
+                "verdict": "not distinguishable from zero"}
+
+    window = {"round_trips": _count(22), "losing_trades": _count(8), "loss": _usdt(-9.6), "weeks": fig(2.0, "weeks"),
+              "loss_per_trade": fig(-9.6 / 22, "USDT/trade"), "loss_per_week": fig(-4.8, "USDT/week")}
+    after = {"round_trips": _count(20), "losing_trades": _count(4), "loss": _usdt(-4.4), "weeks": fig(2.0, "weeks"),
+             "loss_per_trade": fig(-0.22, "USDT/trade"), "loss_per_week": fig(-2.2, "USDT/week")}
+    return [
+        {"kind": "control_test", "rank": 1, "score": 0.5, "standard_book_id": 1, "inverted_book_id": 2,
+         "edge": {"total": _usdt(-2.28), "per_trade": fig(-0.19, "USDT/trade"), "since_start": _usdt(-2.28)},
+         "week": test("paired trades", 12, 5, 0.774, -0.19, -0.35, -2.1, 1.9, "USDT/trade"),
+         "since_start": test("UTC days", 40, 18, 0.82, -0.06, -0.05, -0.9, 0.7, "USDT/day"),
+         "text": "Control test: the standard book minus its mirror made -2.28 USDT this week (-0.19 USDT per "
+                 "trade); the standard side won 5 of 12 paired trades (sign test p = 0.77, median difference "
+                 "interval -2.10 to +1.90 USDT): not distinguishable from zero."},
+        {"kind": "fix_check", "rank": 2, "score": 0.4958,
+         "adjustment": {"at": "2026-04-06T12:00:00+00:00", "scope": "Scanner-wide", "change": "cut position size 25%",
+                        "book_id": None, "targets": "technical"},
+         "target": {"kind": "root_cause", "value": "technical"}, "before": window, "after": after,
+         "change_per_trade": _pct(-49.583), "verdict": "losses fell",
+         "text": "Since \u201ccut position size 25%\u201d (Scanner-wide) shipped on 2026-04-06, the technical class's "
+                 "losses per trade went from 0.436 to 0.220 USDT (-50%), and per week from 4.80 to 2.20 USDT."},
+    ]
+
+
 def sample_facts() -> dict[str, Any]:
     """A busy week: 12 round-trips per book, losses clustered by root cause, untrusted news."""
     b1 = _book(1, "standard", STANDARD, 1000.0, CLOSES_1, 0.52)
@@ -120,12 +172,16 @@ def sample_facts() -> dict[str, Any]:
         "schema_version": 1,
         "week": {"iso": "2026-W16", "iso_year": 2026, "week": 16,
                  "start": "2026-04-13T00:00:00+00:00", "end": "2026-04-20T00:00:00+00:00",
-                 "timezone": "UTC"},
+                 "timezone": "UTC", "label": "13\u201319 Apr 2026"},
         "stamp": {"book_file": "demo.sqlite", "book_sha256": "0" * 64, "book_format": "native",
                   "tool_version": "0.1.0"},
         "currency": "USDT",
         "books": [b1, b2],
         "all_books": all_books,
+        "headline": _headline(b1),
+        "mirrors": [{"standard_book_id": 1, "inverted_book_id": 2, "detected_by": "role",
+                     "paired_trades": _count(12)}],
+        "findings": _findings(),
         "comparison": {"book_ids": [1, 2], "rows": rows},
         "vault": {
             "losing_trades": _count(10),
@@ -174,6 +230,9 @@ def quiet_facts() -> dict[str, Any]:
         comparison={"book_ids": [1, 2], "rows": []},
         vault={"losing_trades": _count(0), "total_loss": _usdt(0.0), "with_post_mortem": _count(0),
                "clusters": [], "worst": None, "notes": []},
+        headline={**all_books, "book_ids": [1, 2], "basis": "every book summed (independent strategies)"},
+        mirrors=[],
+        findings=[],
         adjustments=[],
         news=[],
         warnings=[],

@@ -124,3 +124,21 @@ def test_config_values_are_validated(tmp_path: Path, env: dict[str, str], key: s
 def test_a_weekly_title_with_named_fields_and_formats_is_fine(tmp_path: Path) -> None:
     title = "{site} · {iso_year}-W{week:02d} ({iso})"
     assert load_config(tmp_path, environ={"PUBLISHER_SITE_WEEKLY_TITLE": title}).site.weekly_title == title
+
+
+def test_book_primary_reaches_the_fact_sheet(tmp_path: Path) -> None:
+    """`[book] primary` names the headline book: book 2 here, although book 1 is the standard one."""
+    from bookmaker import make_native_book, trade
+
+    from publisher.book.reader import open_book
+    from publisher.facts.compute import compute_facts
+
+    book = make_native_book(tmp_path / "book.sqlite", trades=[
+        trade(2, "BTC/USDT", entry=100, exit=104, opened="2026-04-14T08:00:00Z", closed="2026-04-14T09:00:00Z")])
+    (tmp_path / "publisher.toml").write_text('[book]\npath = "book.sqlite"\nprimary = "inverted"\n', encoding="utf-8")
+    config = load_config(tmp_path)
+    assert config.book.primary == "inverted"
+    with open_book(book, config.book) as b:
+        facts = compute_facts(b, "2026-W16", "UTC", config.book.primary)
+    assert facts["headline"]["book_ids"] == [2] and facts["headline"]["basis"] == "[book] primary"
+    assert facts["headline"]["week"]["realized_pnl"]["value"] == pytest.approx(4.0)

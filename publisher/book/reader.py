@@ -90,6 +90,7 @@ CREATE TABLE IF NOT EXISTS news_items (
 CREATE INDEX IF NOT EXISTS news_items_at ON news_items(published_at);
 """
 
+MAX_FIXES = 4  # shipped adjustments measured before vs after per fact sheet
 TIMESTAMP_FORMATS = ("iso", "epoch_s", "epoch_ms")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
@@ -186,6 +187,8 @@ class ClosedTrade:
     closed_ts: float  # seconds since the epoch, UTC
     realized_pnl: float  # net of fees
     fees: float  # fee_open + fee_close
+    opened_ts: float = 0.0  # pairs a trade with its mirror (same symbol and entry time, opposite side)
+    side: str = "long"
 
 
 @dataclass(frozen=True)
@@ -239,6 +242,38 @@ class NewsItem:
     url: str
 
 
+@dataclass(frozen=True)
+class WeekTotal:
+    """One book's closed trades in one earlier week (`back` weeks before the reported one), summed in SQLite."""
+
+    book_id: int
+    back: int
+    count: int
+    realized_pnl: float
+    wins: int
+    losses: int
+    fees: float
+    win_sum: float
+    loss_sum: float
+
+
+@dataclass(frozen=True)
+class FixWindow:
+    """A shipped adjustment's target measured in equal windows before and after it shipped."""
+
+    adjustment: Adjustment
+    kind: str  # root_cause | symbol
+    target: str
+    start_ts: float  # the before window starts here; it ends at adjustment.at_ts
+    end_ts: float  # the after window ends here (the reported week's end)
+    before_trades: int
+    before_hits: int  # the target's losing trades
+    before_loss: float
+    after_trades: int
+    after_hits: int
+    after_loss: float
+
+
 @dataclass
 class Snapshot:
     """Everything one week's fact sheet needs, read in one transaction."""
@@ -251,6 +286,8 @@ class Snapshot:
     adjustments: list[Adjustment]
     news: list[NewsItem]
     has_vault: bool = True  # False: the layout has no failure vault (Freqtrade)
+    weeks: list[WeekTotal] | None = None  # the earlier weeks asked for, per book (None: not asked)
+    fixes: list[FixWindow] = field(default_factory=list)  # shipped adjustments before the week, measured
 
 
 # ---------------------------------------------------------------------------------------------
@@ -673,11 +710,21 @@ class Book:
                                 f"{value!r} ({kind}) but timestamps are read as {fmt}; make the column one format "
                                 f"or set [book.mapping] {hint}")
 
-    def snapshot(self, start: dt.datetime, end: dt.datetime) -> Snapshot:
-        """Read everything for the week [start, end) in one read transaction (one consistent view)."""
+    def snapshot(self, start: dt.datetime, end: dt.datetime,
+                 earlier: list[tuple[dt.datetime, dt.datetime]] | None = None,
+                 fix_lookback: dt.timedelta = dt.timedelta(days=7)) -> Snapshot:
+        """Read everything for the week [start, end) in one read transaction (one consistent view).
+
+        earlier: the bounds of earlier weeks (most recent first) to total per book in SQLite;
+        fix_lookback: shipped adjustments this long before the week are measured before vs after.
+        """
         self._begin()
         try:
-            return self._snapshot(start, end)
+            snap = self._snapshot(start, end)
+            if earlier:
+                snap.weeks = self._week_totals(earlier)
+            snap.fixes = self._fixes(start, end, fix_lookback, {t.symbol for t in snap.recent})
+            return snap
         finally:
             self._end()
 
@@ -707,10 +754,11 @@ class Book:
         # Recent: every trade closed from the cut to the week end, one row each, in close order.
         ts = _ts_expr("closed_at", fmt)
         hi = _bound(end, fmt, slack_days=1)
-        names = ["id", "book_id", "symbol", "closed_at", "realized_pnl", "fee_open", "fee_close", "opened_at"]
+        names = ["id", "book_id", "symbol", "closed_at", "realized_pnl", "fee_open", "fee_close", "opened_at",
+                 "side"]
         rows = self._run(
             f"SELECT id, book_id, symbol, closed_at, {ts} AS ts, realized_pnl, fee_open, fee_close, opened_at, "
-            f"{_ts_expr('opened_at', fmt)} AS opened_ts FROM {trades.select(names)} "
+            f"{_ts_expr('opened_at', fmt)} AS opened_ts, side FROM {trades.select(names)} "
             "WHERE closed_at >= :cut AND closed_at < :hi ORDER BY ts, id", {"cut": cut, "hi": hi}, trades.label)
         recent = []
         seen: set[int] = set()
@@ -734,7 +782,8 @@ class Book:
                                 "the failure vault, so map [book.mapping.trades] id to a unique column")
             seen.add(row_id)
             recent.append(ClosedTrade(int(row_id), int(r["book_id"]), _text(r["symbol"]), round(closed_ts, 3),
-                                      float(r["realized_pnl"]), float(r["fee_open"]) + float(r["fee_close"])))
+                                      float(r["realized_pnl"]), float(r["fee_open"]) + float(r["fee_close"]),
+                                      round(r["opened_ts"], 3), _side(trades, r["side"], row_id)))
 
         return Snapshot(
             books=books,
@@ -746,6 +795,108 @@ class Book:
             news=self._news(start, end, start_ts, end_ts),
             has_vault="failure_vault" in self.layout.sources,
         )
+
+    def _range_select(self, trades: Source, names: list[str], params: dict[str, Any]) -> str:
+        """The trades closed in [:lo, :hi) as a subquery, read in rowid order when that is cheaper.
+
+        Through the closed_at index every row costs a random lookup (about 5 s for 11 weeks of a
+        10-million-trade book). Ids grow with time in a bot's book, so the ids of the trades closed
+        in the range span a narrow band: when the band holds at most 3 rows per trade in the range
+        (measured on the index alone), the band is scanned in rowid order instead, sequentially."""
+        table = trades.raw.get("id")
+        if not table or trades.from_sql.startswith("(") or not self._id_is_rowid(trades):
+            return trades.select(names)
+        lo, hi, n = self._run(f"SELECT min(id), max(id), count(*) FROM {trades.select(['id', 'closed_at'])} "
+                              "WHERE closed_at >= :lo AND closed_at < :hi", {"lo": params["lo"], "hi": params["hi"]},
+                              trades.label)[0]
+        if not n or (hi - lo + 1) > 3 * n:
+            return trades.select(names)
+        params["id_lo"], params["id_hi"] = lo, hi
+        cols = ", ".join(f"{trades.columns[c]} AS {c}" for c in names)
+        return f"(SELECT {cols} FROM {trades.from_sql} NOT INDEXED WHERE {_quote(table)} BETWEEN :id_lo AND :id_hi)"
+
+    def _id_is_rowid(self, trades: Source) -> bool:
+        """Whether the trades id column is the table's INTEGER PRIMARY KEY (an alias of the rowid)."""
+        name = trades.from_sql.strip('"').replace('""', '"')
+        info = self._run(f"PRAGMA table_info({_quote(name)})", what=trades.label)
+        keys = [r for r in info if r[5]]
+        return (len(keys) == 1 and keys[0][1] == trades.raw.get("id")
+                and str(keys[0][2]).strip().upper() == "INTEGER")
+
+    def _week_totals(self, bounds: list[tuple[dt.datetime, dt.datetime]]) -> list[WeekTotal]:
+        """Per book and earlier week: count, PnL, wins, losses, fees, summed inside SQLite over the
+        closed_at index (the weeks' exact bounds in the report's timezone, like the week itself)."""
+        trades = self.layout.sources["trades"]
+        fmt = self.layout.timestamps
+        ts = _ts_expr("closed_at", fmt)
+        params: dict[str, Any] = {"lo": _bound(min(b[0] for b in bounds), fmt, -1),
+                                  "hi": _bound(max(b[1] for b in bounds), fmt, 1)}
+        cases = []
+        for k, (lo, hi) in enumerate(bounds, start=1):
+            params[f"s{k}"], params[f"e{k}"] = lo.timestamp(), hi.timestamp()
+            cases.append(f"WHEN ts >= :s{k} AND ts < :e{k} THEN {k}")
+        rows = self._run(
+            f"SELECT book_id, CASE {' '.join(cases)} END AS k, count(*), total(realized_pnl), "
+            "sum(realized_pnl > 0), sum(realized_pnl < 0), total(fee_open + fee_close), "
+            "total(CASE WHEN realized_pnl > 0 THEN realized_pnl END), "
+            "total(CASE WHEN realized_pnl < 0 THEN realized_pnl END) "
+            f"FROM (SELECT book_id, realized_pnl, fee_open, fee_close, {ts} AS ts "
+            f"FROM {self._range_select(trades, ['book_id', 'closed_at', 'realized_pnl', 'fee_open', 'fee_close'], params)} "
+            # LIMIT -1 keeps SQLite from flattening the subquery, which would compute ts once per CASE arm.
+            "WHERE closed_at >= :lo AND closed_at < :hi LIMIT -1) WHERE k IS NOT NULL GROUP BY book_id, k ORDER BY k, book_id",
+            params, trades.label)
+        return [WeekTotal(int(r[0]), int(r[1]), int(r[2]), float(r[3]), int(r[4] or 0), int(r[5] or 0), float(r[6]),
+                          float(r[7]), float(r[8])) for r in rows]
+
+    def _fixes(self, start: dt.datetime, end: dt.datetime, lookback: dt.timedelta,
+               symbols: set[str]) -> list[FixWindow]:
+        """Each adjustment shipped in the `lookback` before the week that targets a root-cause class
+        or a symbol: its target's losses in the window from its shipping to the week's end and in an
+        equally long window before it, in one pass of SQLite over both windows."""
+        shipped = [a for a in self._adjustments(start - lookback, start, (start - lookback).timestamp(),
+                                                 start.timestamp()) if a.status.strip().lower() == "shipped"]
+        targets: list[tuple[Adjustment, str, str]] = []
+        for a in reversed(shipped):  # most recent first
+            if a.scope in symbols:
+                targets.append((a, "symbol", a.scope))
+            elif a.targets and a.targets.strip() and "failure_vault" in self.layout.sources:
+                targets.append((a, "root_cause", a.targets.strip()))
+            if len(targets) == MAX_FIXES:
+                break
+        if not targets:
+            return []
+        trades = self.layout.sources["trades"]
+        fmt = self.layout.timestamps
+        end_ts = end.timestamp()
+        lo_ts = min(2 * a.at_ts - end_ts for a, _, _ in targets)
+        vault = self.layout.sources.get("failure_vault")
+        cause = (f"(SELECT v.root_cause FROM {vault.select(['id', 'trade_id', 'root_cause'])} AS v "
+                 "WHERE v.trade_id = t.id ORDER BY v.id DESC LIMIT 1)") if vault else "NULL"
+        params: dict[str, Any] = {"lo": _bound(dt.datetime.fromtimestamp(lo_ts, dt.UTC), fmt, -1),
+                                  "hi": _bound(end, fmt, 1), "end": end_ts}
+        cols = []
+        for i, (a, kind, target) in enumerate(targets):
+            params.update({f"b{i}": 2 * a.at_ts - end_ts, f"s{i}": a.at_ts, f"g{i}": target,
+                           f"k{i}": a.book_id if a.book_id is not None else -1})
+            book = f"(:k{i} = -1 OR book_id = :k{i})"
+            hit = (f"pnl < 0 AND {'symbol' if kind == 'symbol' else 'cause'} = :g{i}")
+            for window in (f"ts >= :b{i} AND ts < :s{i}", f"ts >= :s{i} AND ts < :end"):
+                cond = f"{book} AND {window}"
+                cols += [f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END)",
+                         f"sum(CASE WHEN {cond} AND {hit} THEN 1 ELSE 0 END)",
+                         f"total(CASE WHEN {cond} AND {hit} THEN pnl END)"]
+        row = self._run(
+            f"SELECT {', '.join(cols)} FROM (SELECT t.book_id AS book_id, t.symbol AS symbol, t.realized_pnl AS pnl, "
+            f"{_ts_expr('t.closed_at', fmt)} AS ts, CASE WHEN t.realized_pnl < 0 THEN {cause} END AS cause "
+            f"FROM {self._range_select(trades, ['id', 'book_id', 'symbol', 'closed_at', 'realized_pnl'], params)} AS t "
+            # LIMIT -1: not flattened, so ts and the vault lookup run once per trade, not once per column.
+            "WHERE t.closed_at >= :lo AND t.closed_at < :hi LIMIT -1)", params, trades.label)[0]
+        out = []
+        for i, (a, kind, target) in enumerate(targets):
+            v = row[6 * i: 6 * i + 6]
+            out.append(FixWindow(a, kind, target, 2 * a.at_ts - end_ts, end_ts, int(v[0] or 0), int(v[1] or 0),
+                                 float(v[2] or 0.0), int(v[3] or 0), int(v[4] or 0), float(v[5] or 0.0)))
+        return out
 
     def _aggregate(self, trades: Source, where: str, params: Mapping[str, Any], scan: bool = False) -> list[DailyTotal]:
         day = _day_expr("closed_at", self.layout.timestamps)

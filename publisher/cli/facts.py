@@ -45,7 +45,7 @@ def facts_cmd(ctx: click.Context, week: str | None, book_path: Path | None, as_j
     iso_week = parse_week(week) if week else last_complete_week(tz=tz)
     cache = None if no_cache else config.state_dir / "cache"
     with open_book(config.path(config.book.path), config.book, cache_dir=cache) as book:
-        facts = compute_facts(book, iso_week, tz)
+        facts = compute_facts(book, iso_week, tz, config.book.primary or None)
     if as_json:
         click.echo(json_terminal_safe(json.dumps(facts, indent=2, ensure_ascii=False, allow_nan=False)))
     else:

@@ -53,6 +53,20 @@ def count(figure: Any) -> str:
     return NA if value is None else f"{int(value):,}"
 
 
+def delta(figure: Any) -> str:
+    """A change against an earlier week: `+58.28 USDT`, `+12.0 pts` (percentage points), `+49`
+    (round-trips) or `+0.24 USDT/trade`; always signed, a zero change unsigned."""
+    value = _value(figure)
+    if value is None:
+        return NA
+    unit = figure.get("unit", "") if isinstance(figure, dict) else ""
+    if unit == "pp":
+        return f"{_signed(value, 1)} pts"
+    if unit in ("trades", "count"):
+        return _signed(value, 0) if value == round(value) else _signed(value, 1)
+    return money(figure)
+
+
 def num(figure: Any) -> float:
     """The value as a float for arithmetic (charts); an undefined value counts as 0."""
     value = _value(figure)
@@ -64,3 +78,9 @@ def figures_hash(facts: Mapping[str, object]) -> str:
     that a post and its fact sheet that disagree (an interrupted run) are caught before publishing."""
     shown = {key: value for key, value in facts.items() if key != "stamp"}
     return hashlib.sha256(json.dumps(shown, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def headline_block(facts: dict[str, Any]) -> dict[str, Any]:
+    """The book block the headline reports (`facts.headline`: the standard book when the other is
+    its inverted mirror); a fact sheet from before the headline existed reports all books."""
+    return facts.get("headline") or facts["all_books"]

@@ -47,6 +47,21 @@ class IsoWeek:
         return week_of(self.monday() - dt.timedelta(days=7))
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def week_label(week: IsoWeek) -> str:
+    """The week's days as a reader says them: '23–29 Nov 2026', '30 Nov – 6 Dec 2026',
+    '29 Dec 2025 – 4 Jan 2026' (English month abbreviations, whatever the locale)."""
+    first = week.monday()
+    last = first + dt.timedelta(days=6)
+    if first.year != last.year:
+        return f"{first.day} {_MONTHS[first.month - 1]} {first.year} \u2013 {last.day} {_MONTHS[last.month - 1]} {last.year}"
+    if first.month != last.month:
+        return f"{first.day} {_MONTHS[first.month - 1]} \u2013 {last.day} {_MONTHS[last.month - 1]} {last.year}"
+    return f"{first.day}\u2013{last.day} {_MONTHS[first.month - 1]} {last.year}"
+
+
 def get_zone(tz: str | dt.tzinfo) -> dt.tzinfo:
     if isinstance(tz, dt.tzinfo):
         return tz

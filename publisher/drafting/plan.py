@@ -96,48 +96,74 @@ def _join(parts: list[str]) -> str:
 
 
 def _week_section(facts: Facts, cur: str) -> Section:
-    week = facts["all_books"]["week"]
+    head = figures.headline_block(facts)
+    week = head.get("week") or {}
+    before = head.get("previous_week") or {}
+    change = head.get("change") or {}
     lines = _lines(
-        ("Round-trips (all books)", count(week["round_trips"])),
-        ("Win rate", pct(week["win_rate"])),
-        ("Realized PnL", money(week["realized_pnl"], cur)),
-        ("Return", pct(week["return"], 2, signed=True)),
-        ("Max drawdown", pct(week["max_drawdown"], 2)),
-        ("R:R ratio", ratio(week["rr_ratio"])),
-        ("Profit factor", ratio(week["profit_factor"])),
-        ("Fees", money(week["fees"], cur, signed=False)),
+        ("Dates", (facts.get("week") or {}).get("label")),
+        ("Headline books", f"{head.get('name')} ({head.get('basis')})" if head.get("basis") else None),
+        ("Round-trips", count(week.get("round_trips"))),
+        ("Win rate", pct(week.get("win_rate"))),
+        ("Realized PnL", money(week.get("realized_pnl"), cur)),
+        ("Return", pct(week.get("return"), 2, signed=True)),
+        ("Max drawdown", pct(week.get("max_drawdown"), 2)),
+        ("R:R ratio", ratio(week.get("rr_ratio"))),
+        ("Profit factor", ratio(week.get("profit_factor"))),
+        ("Fees", money(week.get("fees"), cur, signed=False)),
+        ("Previous week realized PnL", money(before.get("realized_pnl"), cur)),
+        ("Change in realized PnL against the previous week", money(change.get("realized_pnl"), cur)),
+        ("Previous week win rate", pct(before.get("win_rate"))),
     )
     for book in facts["books"]:
         bw = book["week"]
         lines += _lines((
-            f"Book '{book['name']}'",
-            _join([f"{count(bw['round_trips']) or 0} round-trips,",
-                   f"win rate {pct(bw['win_rate']) or 'n/a'},",
-                   f"realized PnL {money(bw['realized_pnl'], cur) or 'n/a'}"]),
+            f"Book '{book.get('name')}' ({book.get('role')})",
+            _join([f"{count(bw.get('round_trips')) or 0} round-trips,",
+                   f"win rate {pct(bw.get('win_rate')) or 'n/a'},",
+                   f"realized PnL {money(bw.get('realized_pnl'), cur) or 'n/a'}"]),
         ))
     for label, sym in (("Best symbol", week["best_symbol"]), ("Worst symbol", week["worst_symbol"])):
         if sym:
-            lines += _lines((label, f"{sym['symbol']} ({money(sym['pnl'], cur)})"))
-    lines += [f"Warning: {w}" for w in facts["warnings"]]
+            lines += _lines((label, f"{sym.get('symbol')} ({money(sym.get('pnl'), cur)})"))
+    control = next((f for f in facts.get("findings") or [] if f.get("kind") == "control_test"), None)
+    if control:
+        lines.append(f"Control test: {control.get('text')}")
+    lines += [f"Warning: {w}" for w in facts.get("warnings") or []]
 
-    trips = _value(week["round_trips"]) or 0
+    # The figures are listed above the paragraph: the facts-only text says what they are measured
+    # against instead of listing them again.
+    trips = _value(week.get("round_trips")) or 0
     if not trips:
         fallback = "No round-trip closed this week, so there is no new win rate or PnL to read."
     else:
-        fallback = _join([
-            f"The books closed {count(week['round_trips'])} round-trips this week",
-            f"with a win rate of {pct(week['win_rate']) or 'n/a'} and realized PnL of "
-            f"{money(week['realized_pnl'], cur)}.",
-            *(f"Book '{b['name']}' ended at {money(b['week']['realized_pnl'], cur)}."
-              for b in facts["books"] if _value(b["week"]["realized_pnl"]) is not None),
-        ])
-        if week["small_sample"]:
-            fallback += " The sample is small, so the win rate says little yet."
+        parts = []
+        now, then = _value(week.get("realized_pnl")), _value(before.get("realized_pnl"))
+        if now is not None and then is not None:
+            if (then < 0) != (now < 0):
+                move = "turned from a loss to a profit" if now >= 0 else "turned from a profit to a loss"
+            elif now < 0:
+                move = "loss narrowed" if now > then else "loss widened" if now < then else "loss held"
+            else:
+                move = "profit grew" if now > then else "profit shrank" if now < then else "profit held"
+            parts.append(f"Against the previous week, the {move}." if move.startswith(("loss", "profit"))
+                         else f"Against the previous week, realized PnL {move}.")
+        if control:
+            verdict = (control.get("week") or {}).get("verdict")
+            parts.append("Against the inverted mirror, the same signals on the other side, the edge is "
+                         + ("too thin a sample to judge this week." if verdict == "too few trades" else
+                            "real this week." if verdict == "standard ahead" else
+                            "negative this week: the mirror did better." if verdict == "mirror ahead" else
+                            "not distinguishable from zero this week."))
+        if week.get("small_sample"):
+            parts.append("The sample is small, so the win rate says little yet.")
+        fallback = _join(parts) or (f"The books closed {count(week.get('round_trips'))} round-trips this week "
+                                    f"with realized PnL of {money(week.get('realized_pnl'), cur)}.")
     return Section(
         "week", "This week in paper trading",
-        "In one short paragraph, say what this week's figures mean: the result, the win rate against "
-        "the R:R ratio, and how the books differ. The figures are listed above the paragraph, so "
-        "interpret them instead of listing them.",
+        "In one short paragraph, say what this week's figures mean: the result against the previous "
+        "week, the win rate against the R:R ratio, and whether the standard book beat its control. "
+        "The figures are listed above the paragraph, so interpret them instead of listing them.",
         70, tuple(lines), fallback,
     )
 
@@ -163,28 +189,28 @@ def _vault_section(facts: Facts, cur: str) -> Section:
     for note in vault["notes"][:3]:
         lines.append(f"Operator note on {note['symbol']}: {(note['note'] or '')[:200]}")
 
-    losing = _value(vault["losing_trades"]) or 0
-    if not losing:
+    fixes = [f for f in facts.get("findings") or [] if f.get("kind") == "fix_check"]
+    lines += [f"Fix check: {f.get('text')}" for f in fixes]
+
+    # The clusters and the adjustments are listed above the paragraph; the facts-only text reports
+    # whether the fixes shipped in earlier weeks worked, which the lists do not show.
+    judged = [f for f in fixes if f.get("verdict") != "too few trades"]
+    if judged:
+        fallback = _join([str(f.get("text")) for f in judged[:2]])
+    elif fixes:
+        fallback = str(fixes[0].get("text"))
+    elif not (_value(vault.get("losing_trades")) or 0):
         fallback = "No losing trade entered the failure vault this week."
+    elif not (_value(vault.get("with_post_mortem")) or 0):
+        fallback = (f"None of the {count(vault.get('losing_trades'))} losing trades has a post-mortem, so the "
+                    "vault cannot say what broke yet.")
     else:
-        parts = [f"{count(vault['losing_trades'])} losing trades cost {money(vault['total_loss'], cur, signed=False)}"
-                 f" this week; {count(vault['with_post_mortem']) or 0} of them have a post-mortem."]
-        clusters = sorted(vault["clusters"], key=lambda c: -(_value(c["count"]) or 0))
-        if clusters:
-            top = clusters[0]
-            parts.append(f"The largest cluster was {top['label']} with {count(top['count'])} trades "
-                         f"({money(top['loss'], cur)}).")
-        if worst:
-            parts.append(f"{worst['symbol']} was hit hardest: {count(worst['count'])} losses from "
-                         f"{worst['label'].lower()}, {money(worst['loss'], cur)} in total.")
-        fallback = _join(parts)
-    if adjustments:
-        fallback += (f" Strategy adjustments on the list ({len(adjustments)}): "
-                     + "; ".join(f"{a['scope']}: {a['change']} ({a['status']})" for a in adjustments) + ".")
+        fallback = ("No fix shipped in the week before targets a root cause or a symbol, so there is "
+                    "no before-and-after to read yet.")
     return Section(
         "vault", "Failure vault: what broke, what changed",
         "In one paragraph, explain what the losing trades have in common (the largest cluster and the "
-        "worst symbol) and what was changed in response.",
+        "worst symbol) and whether the fixes shipped earlier reduced those losses.",
         90, tuple(lines), fallback.strip(),
     )
 
@@ -196,9 +222,10 @@ def _news_section(facts: Facts) -> Section:
     if traded:
         lines.append(f"Symbols traded this week: {', '.join(traded)}")
     if news:
-        sources = sorted({n["source"] for n in news if n["source"]})
-        fallback = (f"{len(news)} items made the news list this week, from {', '.join(sources)}; "
-                    f"the top one was \u201c{news[0]['title']}\u201d.")
+        tickers = {t.split("/")[0].upper() for t in traded}
+        touched = sorted({tk for n in news for tk in tickers if tk and tk in str(n.get("title") or "").upper().replace("(", " ").replace(")", " ").split()})
+        fallback = (f"Of these items, the ones naming a coin the bot traded this week: {', '.join(touched)}."
+                    if touched else "None of these items names a coin the bot traded this week.")
     else:
         fallback = "No news item was recorded for this week."
     return Section(
@@ -209,43 +236,46 @@ def _news_section(facts: Facts) -> Section:
     )
 
 
-def _insight_section(facts: Facts, cur: str) -> Section:
-    week = facts["all_books"]["week"]
-    adjustments = sorted(facts["adjustments"], key=lambda a: -(_value(a["confidence"]) or 0))
-    lines = _lines(
-        ("Expectancy", money(week["expectancy"], f"{cur} per trade")),
-        ("Average win", money(week["avg_win"], cur)),
-        ("Average loss", money(week["avg_loss"], cur)),
-        ("Win rate", pct(week["win_rate"])),
-        ("R:R ratio", ratio(week["rr_ratio"])),
-        ("Profit factor", ratio(week["profit_factor"])),
-    )
-    worst = facts["vault"]["worst"]
-    if worst:
-        lines.append(f"Most repeated failure: {worst['label']} on {worst['symbol']}")
-    if adjustments:
-        a = adjustments[0]
-        lines.append(f"Highest-confidence adjustment: {a['change']} ({pct(a['confidence'], 0)}, {a['status']})")
+WHY_IT_MATTERS = {
+    "control_test": "The inverted book takes the same signals on the other side, so the difference between "
+                    "the two is the signal's edge with fees and market drift cancelled out: until it is told "
+                    "apart from zero, a good or bad week says more about luck and fees than about the strategy.",
+    "fix_check": "A fix earns its place only if the losses it targets shrink per trade, not just because fewer "
+                 "trades were taken: that is the number to watch next week.",
+    "concentration": "When one symbol or one cause carries the loss, one targeted change can remove most of it.",
+    "fee_drag": "Fees are paid on every trade whatever the signal says: trading less, or on larger moves, is the "
+                "lever that does not depend on being right.",
+    "biggest_change": "One week moves a lot on a small sample: watch whether next week confirms the move or "
+                      "falls back to the average.",
+}
 
-    expectancy = _value(week["expectancy"])
-    if expectancy is None:
+
+def _insight_section(facts: Facts, cur: str) -> Section:
+    week = figures.headline_block(facts).get("week") or {}
+    findings = facts.get("findings") or []
+    lines = [f"Finding {f.get('rank')} ({f.get('kind')}): {f.get('text')}" for f in findings[:3]]
+    lines += _lines(
+        ("Expectancy", money(week.get("expectancy"), f"{cur} per trade")),
+        ("Win rate", pct(week.get("win_rate"))),
+        ("R:R ratio", ratio(week.get("rr_ratio"))),
+    )
+    if findings:
+        top = findings[0]
+        fallback = f"{top.get('text')}\n\n{WHY_IT_MATTERS.get(str(top.get('kind')), '')}".strip()
+    elif _value(week.get("expectancy")) is None:
         fallback = ("No trade closed this week, so the edge could not be measured. A quiet week is "
                     "still data: the filters held the bot back, and nothing was forced.")
     else:
-        verdict = "covered" if expectancy >= 0 else "did not cover"
+        verdict = "covered" if (_value(week.get("expectancy")) or 0) >= 0 else "did not cover"
         fallback = _join([
             f"Expectancy was {money(week['expectancy'], cur)} per trade.",
             f"An average win of {money(week['avg_win'], cur) or 'n/a'} at a {pct(week['win_rate'])} win rate "
             f"{verdict} an average loss of {money(week['avg_loss'], cur) or 'n/a'}.",
         ])
-    if adjustments:
-        a = adjustments[0]
-        fallback += (f"\n\nThe change to watch next week is the one held with the most confidence: "
-                     f"{a['change']} ({pct(a['confidence'], 0)} confidence, {a['status']}).")
     return Section(
         "insight", "One operating insight",
-        "Give one operating lesson from this week's figures: state the lesson in one sentence, then "
-        "explain in a short paragraph why the figures support it and what to watch next week.",
+        "Give one operating lesson built on the first finding: state the lesson in one sentence, then "
+        "explain in a short paragraph why its figures support it and what to watch next week.",
         120, tuple(lines), fallback,
     )
 
@@ -254,8 +284,8 @@ def _stack_section(facts: Facts, site: SiteConfig, llm: LLMConfig) -> Section:
     stamp = facts["stamp"]
     lines = [f"Stack item: {item}" for item in site.stack]
     lines.append(f"Drafting: {drafting_line(llm)}")
-    if site.stack:
-        fallback = "The stack behind this issue: " + "; ".join(site.stack) + "."
+    if site.stack:  # listed above the paragraph: say what the list does not
+        fallback = f"This issue was drafted with {drafting_line(llm)}."
     else:
         fallback = (f"This issue was compiled by publisher {stamp['tool_version']} from the trading "
                     f"book {stamp['book_file']}.").replace("  ", " ")

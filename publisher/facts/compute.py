@@ -8,6 +8,7 @@ docs/metrics.md; the shape: docs/facts-contract.md.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import math
 import operator
@@ -19,11 +20,12 @@ from pathlib import Path
 from typing import Any, cast
 
 from publisher import __version__
-from publisher.book.reader import Book, BookMeta, ClosedTrade, OpenPosition, Snapshot
+from publisher.book.reader import Book, BookMeta, ClosedTrade, OpenPosition, Snapshot, WeekTotal
 from publisher.common import figures
-from publisher.common.weeks import IsoWeek, get_zone, parse_week
-from publisher.errors import BookError, FactsError
+from publisher.common.weeks import IsoWeek, get_zone, parse_week, week_label
+from publisher.errors import BookError, ConfigError, FactsError
 from publisher.facts.contract import Facts, Figure
+from publisher.facts.findings import build_findings, detect_mirrors
 
 SCHEMA_VERSION = 1
 SMALL_SAMPLE = 30
@@ -31,6 +33,8 @@ Z95 = 1.959963984540054
 MAX_CURVE_POINTS = 500
 MAX_NOTES = 20
 MAX_POSITIONS = 100
+HISTORY_WEEKS = 12  # the weekly chart: this week and the 11 before it
+RECENT_WEEKS = 4  # the "4-week average" a headline figure is compared with
 ROOT_CAUSE_LABELS = {
     "technical": "Technical failure",
     "news": "News shock",
@@ -101,13 +105,15 @@ class _Scope:
     before: list[ClosedTrade]  # closed after the history cut and before the week
     week: list[ClosedTrade]  # closed in the week, in close order
     positions: list[OpenPosition]
+    earlier: dict[int, WeekTotal] | None = None  # weeks back -> the scope's totals (summed over its books)
 
 
 def _iso(ts: float, zone: dt.tzinfo) -> str:
     return dt.datetime.fromtimestamp(ts, zone).isoformat()
 
 
-def _book_block(scope: _Scope, currency: str, start: dt.datetime, zone: dt.tzinfo) -> dict[str, Any]:
+def _book_block(scope: _Scope, currency: str, start: dt.datetime, zone: dt.tzinfo,
+                labels: list[str] | None = None, bounds: list[tuple[float, float]] | None = None) -> dict[str, Any]:
     money = currency
     trades = scope.week
     n = len(trades)
@@ -183,7 +189,9 @@ def _book_block(scope: _Scope, currency: str, start: dt.datetime, zone: dt.tzinf
             "rr_ratio": fig(ratio(avg_win, abs(avg_loss) if avg_loss is not None else None), "x"),
             "expectancy": fig(realized / n if n else None, f"{money}/trade"),
             "profit_factor": fig(ratio(_sum(wins), abs(_sum(losses)) if losses else None), "x"),
-            "best_symbol": {"symbol": ranked[-1]["symbol"], "pnl": ranked[-1]["pnl"]} if ranked else None,
+            "best_symbol": ({"symbol": ranked[-1]["symbol"], "pnl": ranked[-1]["pnl"]}
+                            if ranked and ranked[-1]["pnl"]["value"] > 0 else None),
+            "profitable_symbols": fig(sum(1 for r in ranked if r["pnl"]["value"] > 0), "count"),
             "worst_symbol": {"symbol": ranked[0]["symbol"], "pnl": ranked[0]["pnl"]} if ranked else None,
             "symbols": symbols,
             "small_sample": n < SMALL_SAMPLE,
@@ -203,7 +211,113 @@ def _book_block(scope: _Scope, currency: str, start: dt.datetime, zone: dt.tzinf
         },
         "equity_curve": [{"t": start.isoformat(), "equity": equity_start}]
         + thin([{"t": _iso(ts, zone), "equity": e} for ts, e in curve_values], MAX_CURVE_POINTS - 1),
+        **_time_figures(scope, money, n, len(wins), realized, fees, equity_start, labels or [], bounds or []),
     }
+
+
+def _week_figures(total: WeekTotal | None, money: str, equity_end: float) -> dict[str, Any]:
+    """An earlier week's headline figures from its SQLite totals (equity_end: the equity it ended at)."""
+    t = total or WeekTotal(0, 0, 0, 0.0, 0, 0, 0.0, 0.0, 0.0)
+    equity_start = equity_end - t.realized_pnl
+    return {
+        "round_trips": fig(t.count, "count"),
+        "wins": fig(t.wins, "count"),
+        "losses": fig(t.losses, "count"),
+        "win_rate": fig(100.0 * t.wins / t.count if t.count else None, "%"),
+        "realized_pnl": fig(t.realized_pnl, money),
+        "fees": fig(t.fees, money),
+        "gross_pnl": fig(t.realized_pnl + t.fees, money),
+        "return": fig(100.0 * t.realized_pnl / equity_start if equity_start > 0 else None, "%"),
+        "expectancy": fig(t.realized_pnl / t.count if t.count else None, f"{money}/trade"),
+        "profit_factor": fig(t.win_sum / abs(t.loss_sum) if t.loss_sum else None, "x"),
+    }
+
+
+def _delta(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
+def _day_ts(day: str | int) -> float:
+    """UTC midnight of a history day ('YYYY-MM-DD' for ISO books, days since the epoch otherwise)."""
+    if isinstance(day, str):
+        return dt.datetime.fromisoformat(day[:10]).replace(tzinfo=dt.UTC).timestamp()
+    return float(day) * 86400.0
+
+
+def _back_of(ts: float, bounds: list[tuple[float, float]]) -> int | None:
+    """How many weeks before the reported one `ts` falls in (bounds[k] is week k back), or None."""
+    for k, (lo, hi) in enumerate(bounds):
+        if lo <= ts < hi:
+            return k
+    return None
+
+
+def _time_figures(scope: _Scope, money: str, n: int, wins: int, realized: float, fees: float,
+                  equity_start: float, labels: list[str], bounds: list[tuple[float, float]]) -> dict[str, Any]:
+    """The previous week, the change against it, the recent-weeks average and the weekly series."""
+    if scope.earlier is None:
+        return {}
+    earlier = scope.earlier
+    # Weeks 2+ back come from the per-day history (UTC days, by the day's UTC midnight) and the
+    # single closes since the history cut; week 1 back is the exact SQLite total.
+    series: dict[int, list[float]] = {k: [0, 0.0] for k in range(2, len(labels))}
+    for day, pnl, count in scope.history:
+        k = _back_of(_day_ts(day), bounds)
+        if k in series:
+            series[k][0] += count
+            series[k][1] += pnl
+    for t in scope.before:
+        k = _back_of(t.closed_ts, bounds)
+        if k in series:
+            series[k][0] += 1
+            series[k][1] += t.realized_pnl
+    prev_total = earlier.get(1)
+    series[1] = [prev_total.count, prev_total.realized_pnl] if prev_total else [0, 0.0]
+    series[0] = [n, realized]
+    weekly = [{"week": labels[back], "round_trips": fig(int(series[back][0]), "count"),
+               "realized_pnl": fig(series[back][1], money)} for back in range(len(labels) - 1, -1, -1)]
+    # Weeks before the book's first trade are not "a week with nothing": with no trade before this
+    # week there is no previous week to compare with, and the average covers only weeks since the start.
+    closed_before = sum(c for _, _, c in scope.history) + len(scope.before)
+    if not closed_before:
+        return {"weekly": weekly}
+    in_series = sum(series[k][0] for k in range(1, len(labels)))
+    first_back = max((k for k in range(1, len(labels)) if series[k][0]), default=0)
+    span = RECENT_WEEKS if closed_before > in_series else max(1, min(RECENT_WEEKS, first_back))
+    prev = _week_figures(earlier.get(1), money, equity_start)
+    win_rate = 100.0 * wins / n if n else None
+    this = {"round_trips": n, "win_rate": win_rate, "realized_pnl": realized, "fees": fees,
+            "expectancy": realized / n if n else None,
+            "return": 100.0 * realized / equity_start if equity_start > 0 else None}
+    change = {
+        "round_trips": fig(n - prev["round_trips"]["value"], "trades"),
+        "win_rate": fig(_delta(win_rate, prev["win_rate"]["value"]), "pp"),
+        "realized_pnl": fig(realized - prev["realized_pnl"]["value"], money),
+        "fees": fig(fees - prev["fees"]["value"], money),
+        "expectancy": fig(_delta(this["expectancy"], prev["expectancy"]["value"]), f"{money}/trade"),
+        "return": fig(_delta(this["return"], prev["return"]["value"]), "pp"),
+    }
+    counts = [series[k][0] for k in range(1, span + 1)]
+    pnls = [series[k][1] for k in range(1, span + 1)]
+    average = {
+        "weeks": fig(span, "count"),
+        "round_trips": fig(sum(counts) / span, "trades"),
+        "realized_pnl": fig(_sum(pnls) / span, money),
+        "expectancy": fig(_sum(pnls) / sum(counts) if sum(counts) else None, f"{money}/trade"),
+    }
+    return {"previous_week": prev, "change": change, "recent_average": average, "weekly": weekly}
+
+
+TOP_SYMBOLS = 3  # a cluster names its costliest symbols, then "and N more"
+
+
+def _top_symbols(trades: list[ClosedTrade], currency: str) -> list[dict[str, Any]]:
+    """A cluster's costliest symbols (largest loss first, ties by name)."""
+    by_symbol: dict[str, list[float]] = defaultdict(list)
+    for t in trades:
+        by_symbol[t.symbol].append(t.realized_pnl)
+    ranked = sorted(by_symbol.items(), key=lambda kv: (_sum(kv[1]), kv[0]))[:TOP_SYMBOLS]
+    return [{"symbol": sym, "count": fig(len(v), "count"), "loss": fig(_sum(v), currency)} for sym, v in ranked]
 
 
 def _vault(snap: Snapshot, week_trades: list[ClosedTrade], currency: str, zone: dt.tzinfo) -> dict[str, Any]:
@@ -222,7 +336,8 @@ def _vault(snap: Snapshot, week_trades: list[ClosedTrade], currency: str, zone: 
     cluster_list: list[dict[str, Any]] = [
         {"root_cause": cause, "label": root_cause_label(cause), "count": fig(len(ts), "count"),
          "loss": fig(_sum(t.realized_pnl for t in ts), currency),
-         "symbols": sorted({t.symbol for t in ts})}
+         "symbols": sorted({t.symbol for t in ts}), "top_symbols": _top_symbols(ts, currency),
+         "other_symbols": fig(max(0, len({t.symbol for t in ts}) - TOP_SYMBOLS), "count")}
         for cause, ts in clusters.items()
     ]
     cluster_list.sort(key=lambda c: (-c["count"]["value"], c["loss"]["value"], c["root_cause"]))
@@ -338,8 +453,48 @@ def _checks(facts: dict[str, Any]) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------------------------
 
 
-def facts_from_snapshot(snap: Snapshot, week: IsoWeek, tz_name: str, stamp: dict[str, Any]) -> dict[str, Any]:
-    """Pure: the fact sheet of `week` from a snapshot. Raises FactsError when a check fails."""
+def week_labels(week: IsoWeek, count: int = HISTORY_WEEKS) -> list[str]:
+    """ISO labels of `week` and the `count - 1` weeks before it, most recent first."""
+    labels, w = [], week
+    for _ in range(count):
+        labels.append(str(w))
+        w = w.previous()
+    return labels
+
+
+def earlier_bounds(week: IsoWeek, zone: dt.tzinfo, count: int = HISTORY_WEEKS - 1) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Bounds of the `count` weeks before `week` in the report's timezone, most recent first."""
+    out, w = [], week
+    for _ in range(count):
+        w = w.previous()
+        out.append(w.bounds(zone))
+    return out
+
+
+def _headline(blocks: list[dict[str, Any]], mirrors: list[dict[str, Any]], primary: str | None) -> tuple[list[int], str]:
+    """The books the headline reports: `[book] primary`, else every book that is not a mirror."""
+    ids = [b["id"] for b in blocks]
+    if primary:
+        chosen = [b["id"] for b in blocks if str(b["id"]) == primary.strip() or b["name"] == primary.strip()]
+        if not chosen:
+            raise ConfigError(f"[book] primary = {primary!r}: no book has that id or name (books: "
+                              + ", ".join(f"{b['id']} {b['name']!r}" for b in blocks) + "); fix the key or remove it")
+        return chosen[:1], "[book] primary"
+    inverted = {m["inverted_book_id"] for m in mirrors}
+    kept = [i for i in ids if i not in inverted]
+    if mirrors and len(kept) == 1:
+        return kept, "the standard book; its inverted mirror is the control"
+    if mirrors:
+        return kept, "the independent books summed; their inverted mirrors are the controls"
+    return ids, "every book summed (independent strategies)" if len(ids) > 1 else "the only book"
+
+
+def facts_from_snapshot(snap: Snapshot, week: IsoWeek, tz_name: str, stamp: dict[str, Any],
+                        primary: str | None = None) -> dict[str, Any]:
+    """Pure: the fact sheet of `week` from a snapshot. Raises FactsError when a check fails.
+
+    primary: `[book] primary` (a book id or name), the book the headline reports.
+    """
     zone = get_zone(tz_name)
     start, end = week.bounds(zone)
     start_ts, end_ts = start.timestamp(), end.timestamp()
@@ -351,7 +506,11 @@ def facts_from_snapshot(snap: Snapshot, week: IsoWeek, tz_name: str, stamp: dict
                          "adds their PnL, so keep one book file per currency")
     currency = currencies[0] if currencies else "USDT"
 
-    def scope(meta: BookMeta | None, keep: Callable[[int], bool]) -> _Scope:
+    labels = week_labels(week)
+    bounds = [(start_ts, end_ts)] + [(a.timestamp(), b.timestamp()) for a, b in earlier_bounds(week, zone)]
+    has_earlier = snap.weeks is not None
+
+    def scope(meta: BookMeta | None, keep: Callable[[int], bool], name: str = "all books") -> _Scope:
         daily: dict[Any, list[float]] = {}
         for d in snap.history:
             if keep(d.book_id):
@@ -359,20 +518,41 @@ def facts_from_snapshot(snap: Snapshot, week: IsoWeek, tz_name: str, stamp: dict
                 acc[0] += d.realized_pnl
                 acc[1] += d.count
         recent = [t for t in snap.recent if keep(t.book_id)]
+        earlier: dict[int, WeekTotal] | None = None
+        if has_earlier:
+            earlier = {}
+            for t in snap.weeks or []:
+                if keep(t.book_id):
+                    e = earlier.get(t.back) or WeekTotal(0, t.back, 0, 0.0, 0, 0, 0.0, 0.0, 0.0)
+                    earlier[t.back] = WeekTotal(0, t.back, e.count + t.count, e.realized_pnl + t.realized_pnl,
+                                                e.wins + t.wins, e.losses + t.losses, e.fees + t.fees,
+                                                e.win_sum + t.win_sum, e.loss_sum + t.loss_sum)
         return _Scope(
             id=meta.id if meta else None,
-            name=meta.name if meta else "all books",
+            name=meta.name if meta else name,
             role=meta.role if meta else "all",
             starting_balance=meta.starting_balance if meta else _sum(b.starting_balance for b in snap.books),
             history=[(day, acc[0], int(acc[1])) for day, acc in sorted(daily.items())],
             before=[t for t in recent if t.closed_ts < start_ts],
             week=[t for t in recent if start_ts <= t.closed_ts < end_ts],
             positions=[p for p in snap.open_positions if keep(p.book_id)],
+            earlier=earlier,
         )
 
-    blocks = [_book_block(scope(m, partial(operator.eq, m.id)), currency, start, zone) for m in snap.books]
-    all_block = _book_block(scope(None, lambda i: True), currency, start, zone)
+    blocks = [_book_block(scope(m, partial(operator.eq, m.id)), currency, start, zone, labels, bounds) for m in snap.books]
+    all_block = _book_block(scope(None, lambda i: True), currency, start, zone, labels, bounds)
     week_trades = [t for t in snap.recent if start_ts <= t.closed_ts < end_ts]
+    mirrors = detect_mirrors(snap.books, week_trades)
+    headline_ids, basis = _headline(blocks, mirrors, primary)
+    if len(headline_ids) == 1:
+        headline = copy.deepcopy(next(b for b in blocks if b["id"] == headline_ids[0]))
+    elif len(headline_ids) == len(blocks):
+        headline = copy.deepcopy(all_block)
+    else:
+        chosen = set(headline_ids)
+        headline = _book_block(scope(None, lambda i: i in chosen, "independent books"), currency, start, zone, labels,
+                               bounds)
+    headline = {"book_ids": headline_ids, "basis": basis, **headline}
 
     warnings = [] if snap.books else ["The book lists no books (its books table is empty): nothing to report."]
     for block in blocks:
@@ -388,11 +568,13 @@ def facts_from_snapshot(snap: Snapshot, week: IsoWeek, tz_name: str, stamp: dict
     facts: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "week": {"iso": str(week), "iso_year": week.year, "week": week.week, "start": start.isoformat(),
-                 "end": end.isoformat(), "timezone": tz_name},
+                 "end": end.isoformat(), "timezone": tz_name, "label": week_label(week)},
         "stamp": stamp,
         "currency": currency,
         "books": blocks,
         "all_books": all_block,
+        "headline": headline,
+        "mirrors": mirrors,
         "comparison": _comparison(blocks),
         "vault": _vault(snap, week_trades, currency, zone),
         "adjustments": [{"at": _iso(a.at_ts, zone), "book_id": a.book_id, "scope": a.scope, "change": a.change,
@@ -414,6 +596,7 @@ def facts_from_snapshot(snap: Snapshot, week: IsoWeek, tz_name: str, stamp: dict
                          f"{f'; {len(failed) - 1} more' if len(failed) > 1 else ''}); the fact sheet is not "
                          "published with contradictory figures; inspect the book rows of this week")
     facts["checks"] = checks
+    facts["findings"] = build_findings(facts, snap, week_trades)
     return facts
 
 
@@ -426,18 +609,19 @@ def _check_book_ids(metas: dict[int, BookMeta], snap: Snapshot) -> None:
                         f"does not list (books: {', '.join(map(str, sorted(metas))) or 'none'}); add the book rows")
 
 
-def compute_facts(book: Book, week: IsoWeek | str, tz_name: str = "UTC") -> Facts:
+def compute_facts(book: Book, week: IsoWeek | str, tz_name: str = "UTC", primary: str | None = None) -> Facts:
     """The fact sheet of one ISO week (bounds in `tz_name`), read from one consistent snapshot."""
     if isinstance(week, str):
         week = parse_week(week)
-    start, end = week.bounds(get_zone(tz_name))
+    zone = get_zone(tz_name)
+    start, end = week.bounds(zone)
     book.start_hashing()
-    snap = book.snapshot(start, end)
+    snap = book.snapshot(start, end, earlier_bounds(week, zone, 1))
     stamp = {"book_file": Path(book.path).name, "book_sha256": book.sha256(), "book_format": book.format,
              "tool_version": __version__}
     # The sheet follows facts.schema.json (tests/facts/test_facts_schema.py) and contract.Facts follows
     # the schema (tests/facts/test_contract.py): later stages read it through the typed contract.
-    return cast(Facts, facts_from_snapshot(snap, week, tz_name, stamp))
+    return cast(Facts, facts_from_snapshot(snap, week, tz_name, stamp, primary))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -528,6 +712,17 @@ def format_facts_table(facts: Facts) -> str:
         lines += ["", "News"]
         lines += [f"  #{n['rank'] if n['rank'] is not None else '-'} {n['title']} ({n['source']})"
                   for n in facts["news"]]
+    head = facts.get("headline")
+    if head:
+        lines += ["", f"Headline: {head['name']} (books {', '.join(map(str, head['book_ids']))}: {head['basis']})"]
+        before, change = head.get("previous_week"), head.get("change")
+        if before and change:
+            lines.append(f"  previous week: {_show(before['round_trips'])} round-trips, realized "
+                         f"{_show(before['realized_pnl'], sign=True)} (change {_show(change['realized_pnl'], sign=True)}), "
+                         f"win rate {_show(before['win_rate'], 1)}")
+    if facts.get("findings"):
+        lines += ["", "Findings (ranked)"]
+        lines += [f"  {f['rank']}. [{f['kind']}] {f['text']}" for f in facts["findings"]]
     if facts["warnings"]:
         lines += ["", "Warnings", *(f"  ! {w}" for w in facts["warnings"])]
     passed = sum(1 for c in facts["checks"] if c["passed"])

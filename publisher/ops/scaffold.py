@@ -34,6 +34,8 @@ closing = "Every number in this issue came from one computation over the trading
 path = "{book}"               # the bot's SQLite book; opened read-only, never written
 format = "auto"               # auto | native | freqtrade | mapped (see docs/schema.md)
 query_timeout = 60            # seconds any one query may run (a mapped sql that never ends); 0: no limit
+# primary = "standard"        # the book the headline reports (id or name); default: by role, the
+                              # standard book when the other is its inverted mirror (docs/metrics.md)
 
 [llm]
 backend = "mlx"               # mlx (in-process mlx-lm) | openai (any OpenAI-compatible server) | none

@@ -198,6 +198,33 @@ def _draw_vault(ax: Any, facts: Facts) -> None:
     ax.grid(axis="y", visible=False)
 
 
+def _weekly_books(facts: dict) -> list[dict]:
+    """Books with a weekly series (fact sheets from before the series existed have none)."""
+    return [b for b in facts["books"] if len(b.get("weekly") or []) > 1]
+
+
+def _weekly_alt(facts: dict) -> str:
+    parts = [f"{_book_label(b)}: " + ", ".join(f"{w['week'][-3:]} {F.money(w['realized_pnl'])}" for w in b["weekly"])
+             for b in _weekly_books(facts)]
+    weeks = len(_weekly_books(facts)[0]["weekly"])
+    return f"Weekly realized PnL, the last {weeks} weeks to {facts['week']['iso']}: " + "; ".join(parts) + "."
+
+
+def _draw_weekly(ax: Any, facts: dict) -> None:
+    books = _weekly_books(facts)
+    labels = [w["week"][-3:] for w in books[0]["weekly"]]
+    width = 0.8 / len(books)
+    for k, (color, book) in enumerate(zip(COLORS, books, strict=False)):
+        xs = [i + (k - (len(books) - 1) / 2) * width for i in range(len(labels))]
+        ax.bar(xs, [F.num(w["realized_pnl"]) for w in book["weekly"]], width=width, color=color,
+               label=_book_label(book))
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels)
+    ax.axhline(0, color="#6b7280", linewidth=0.8)
+    ax.set_ylabel(f"Realized PnL ({facts['currency']})")
+    ax.legend(loc="best", frameon=False, ncol=len(books))
+
+
 @dataclass(frozen=True)
 class _Kind:
     name: str
@@ -214,6 +241,7 @@ KINDS = (
           _draw_win_rate),
     _Kind("vault", "Failure-vault losses by root cause", lambda f: bool(f["vault"]["clusters"]), _vault_alt,
           _draw_vault),
+    _Kind("weekly", "Realized PnL per week, per book", lambda f: bool(_weekly_books(f)), _weekly_alt, _draw_weekly),
 )
 
 

@@ -56,7 +56,7 @@ def _markdown_env(config: Config) -> jinja2.Environment:
     env.add_extension("jinja2.ext.do")
     env.filters.update(
         md=md_escape, prose=md_prose, md_url=md_url, isolate=bidi_isolate,
-        money=F.money, pct=F.pct, ratio=F.ratio, count=F.count,
+        money=F.money, pct=F.pct, ratio=F.ratio, count=F.count, delta=F.delta,
     )
     return env
 
@@ -83,17 +83,30 @@ def week_end(facts: Facts, timezone: str) -> dt.datetime:
 
 
 def is_quiet(facts: Facts) -> bool:
-    return not F.num(facts["all_books"]["week"]["round_trips"])
+    return not F.num(F.headline_block(facts)["week"]["round_trips"])
+
+
+def headline_scope(facts: Facts) -> str:
+    """What the headline figures cover, in words: 'the standard book', 'across 2 books'."""
+    head = F.headline_block(facts)
+    if "book_ids" in head and len(head["book_ids"]) == 1:
+        return f"in book {head['book_ids'][0]} ({head['name']})"
+    books = len(head.get("book_ids") or facts["books"])
+    return f"across {books} book{'s' if books != 1 else ''}"
 
 
 def description(facts: Facts) -> str:
-    """One factual line for listings, feeds and social cards."""
-    week, books = facts["all_books"]["week"], len(facts["books"])
-    where = f"across {books} book{'s' if books != 1 else ''}"
-    if is_quiet(facts):
-        return f"Week {facts['week']['iso']}: no round-trips closed {where}."
-    return (f"Week {facts['week']['iso']}: {F.count(week['round_trips'])} round-trips {where}, "
-            f"win rate {F.pct(week['win_rate'])}, realized PnL {F.money(week['realized_pnl'])}.")
+    """One factual line for listings, feeds and social cards: the headline book's figures."""
+    head = F.headline_block(facts)
+    week, where = head["week"], headline_scope(facts)
+    label = facts["week"].get("label")
+    when = f"Week {facts['week']['iso']}" + (f" ({label})" if label else "")
+    if not F.num(week["round_trips"]):
+        return f"{when}: no round-trips closed {where}."
+    before = head.get("previous_week")
+    was = f" (previous week {F.money(before['realized_pnl'])})" if before else ""
+    return (f"{when}: {F.count(week['round_trips'])} round-trips {where}, "
+            f"win rate {F.pct(week['win_rate'])}, realized PnL {F.money(week['realized_pnl'])}{was}.")
 
 
 def _prose(draft: dict) -> dict[str, str]:
@@ -117,9 +130,15 @@ def render_weekly_markdown(facts: Facts, draft: dict, config: Config) -> tuple[d
         "week": facts["week"]["iso"],
     }
     books = {str(b["id"]): b for b in facts["books"]}
+    head = F.headline_block(facts)
+    findings = facts.get("findings") or []
     body = _markdown_env(config).get_template(TEMPLATE).render(
         facts=facts,
-        week=facts["all_books"]["week"],
+        head=head,
+        scope=headline_scope(facts),
+        week=head["week"],
+        control=next((f for f in findings if f.get("kind") == "control_test"), None),
+        mirrors={m["inverted_book_id"]: m for m in facts.get("mirrors") or []},
         books=facts["books"],
         compared=[books[str(i)] for i in facts["comparison"]["book_ids"] if str(i) in books],
         quiet=is_quiet(facts),

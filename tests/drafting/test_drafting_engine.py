@@ -63,12 +63,19 @@ def test_none_backend_drafts_every_section_from_facts_only(facts):
     json.dumps(draft)  # stored beside the post
 
 
-def test_none_backend_text_carries_the_week_figures():
+def test_none_backend_text_says_what_the_lists_do_not():
+    """The figures, clusters, adjustments and stack are listed by the template: the facts-only text
+    reads them against last week and the control, reports the fix check and builds the insight on
+    the top finding, without repeating the lists."""
     draft = draft_weekly(sample_facts(), LLMConfig(backend="none"), SITE)
     text = {s["key"]: s["text"] for s in draft["sections"]}
-    assert "24 round-trips" in text["week"] and "50.0%" in text["week"] and "-0.70 USDT" in text["week"]
-    assert "10 losing trades cost 12.50 USDT" in text["vault"]
-    assert "Apple M1 Max" in text["stack"]
+    assert "Against the previous week, the loss narrowed." in text["week"]  # -9.00 then, -1.55 now
+    assert "not distinguishable from zero" in text["week"]
+    assert "12 round-trips" not in text["week"]
+    assert "losses per trade went from 0.436 to 0.220 USDT (-50%)" in text["vault"]
+    assert "cut position size 25%" in text["vault"] and "pause for 48 hours" not in text["vault"]
+    assert text["insight"].startswith("Control test: the standard book minus its mirror made -2.28 USDT")
+    assert "Apple M1 Max" not in text["stack"] and "facts-only templates" in text["stack"]
 
 
 def test_quiet_week_says_so():

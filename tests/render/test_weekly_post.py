@@ -30,7 +30,7 @@ def test_sections_in_reference_order_with_prose_after_the_figures():
     _, body = render(d=d, stack=["Raspberry Pi 5"], closing="See you next week.")
     positions = [body.index(f"## {h}") for h in HEADINGS]
     assert positions == sorted(positions)
-    order = ["## This week", "Round-trips: 24", "| APT/USDT | 5 / 5 | 20.0% / 80.0% | -3.40 / +3.10 |", "WEEK-PROSE",
+    order = ["## This week", "Round-trips: 12", "| APT/USDT | 5 / 5 | 20.0% / 80.0% | -3.40 / +3.10 |", "WEEK-PROSE",
              "## Failure vault", "Execution slippage** cluster × 6", "[65% conf]", "VAULT-PROSE",
              "## News", "NEWS-PROSE", "1. [", "## One operating", "INSIGHT-PROSE", "## Stack", "- Raspberry Pi 5",
              "STACK-PROSE", "*See you next week.*"]
@@ -40,9 +40,8 @@ def test_sections_in_reference_order_with_prose_after_the_figures():
 
 def test_figures_are_formatted_from_facts():
     _, body = render()
-    assert "- Realized PnL: -0.70 USDT (gross +0.53 USDT, fees 1.23 USDT)" in body
-    assert "- Win rate: 50.0% (95% interval 19.3% to 68.0%)" in body
-    assert "- Return on equity at week start: -0.04%" in body
+    assert "- Realized PnL: -1.55 USDT (gross -0.32 USDT, fees 1.23 USDT)" in body
+    assert "- Win rate: 41.7% (95% interval 19.3% to 68.0%)" in body
     assert "- Profit factor: 0.87" in body
     assert "| Realized PnL | -1.55 USDT | +0.85 USDT |" in body
     assert "Worst pair: **APT/USDT**, Execution slippage × 4 (-5.20 USDT, average -1.30 USDT per trade)" in body
@@ -50,7 +49,7 @@ def test_figures_are_formatted_from_facts():
 
 def test_null_figures_show_na():
     facts = sample_facts()
-    facts["all_books"]["week"]["profit_factor"]["value"] = None
+    facts["headline"]["week"]["profit_factor"]["value"] = None
     _, body = render(facts)
     assert "- Profit factor: n/a" in body
 
@@ -63,7 +62,8 @@ def test_front_matter():
     assert date.utcoffset() == dt.timedelta(hours=2)  # shown in the site's zone...
     assert date == dt.datetime(2026, 4, 20, tzinfo=dt.UTC)  # ...the instant the week ended
     assert meta["tags"] == ["trading", "python", "a", "b"]
-    assert meta["description"] == "Week 2026-W16: 24 round-trips across 2 books, win rate 50.0%, realized PnL -0.70 USDT."
+    assert meta["description"] == ("Week 2026-W16 (13–19 Apr 2026): 12 round-trips in book 1 (standard), win rate 41.7%, "
+                                   "realized PnL -1.55 USDT (previous week -9.00 USDT).")
 
 
 def test_title_format_is_configurable_and_checked():
@@ -85,7 +85,7 @@ def test_quiet_week_reads_honestly():
     assert "No round-trips closed this week" in body
     assert "charts/" not in body and "Win rate:" not in body and "| Round-trips" not in body
     assert "No losing trades this week" in body and "No news items" in body
-    assert meta["description"] == "Week 2026-W16: no round-trips closed across 2 books."
+    assert meta["description"] == "Week 2026-W16 (13–19 Apr 2026): no round-trips closed across 2 books."
     assert all(f"## {h}" in body for h in HEADINGS)
 
 
@@ -125,7 +125,7 @@ def test_site_template_override(tmp_path):
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "weekly.md.j2").write_text("Only {{ week.round_trips | count }} trips.\n", encoding="utf-8")
     _, body = render_weekly_markdown(sample_facts(), draft(), Config(root=tmp_path))
-    assert body == "Only 24 trips.\n"
+    assert body == "Only 12 trips.\n"  # `week` is the headline book's
 
 
 def test_sample_facts_follow_the_schema():
@@ -154,17 +154,21 @@ def test_computed_facts_from_a_demo_book_render(tmp_path):
     with open_book(path, BookConfig()) as book:
         facts = compute_facts(book, "2026-W16", "UTC")
     meta, body = render_weekly_markdown(facts, draft(), Config())
-    # Expected figures read from the book with plain SQL, not from the fact sheet under test.
+    # Expected figures of book 1 (the headline: book 2 is its inverted mirror) read from the book with
+    # plain SQL, not from the fact sheet under test.
     import sqlite3
 
     with sqlite3.connect(path) as conn:
-        trips, pnl = conn.execute("SELECT count(*), sum(realized_pnl) FROM trades WHERE closed_at >= "
+        trips, pnl = conn.execute("SELECT count(*), sum(realized_pnl) FROM trades WHERE book_id = 1 AND closed_at >= "
                                   "'2026-04-13T00:00:00Z' AND closed_at < '2026-04-20T00:00:00Z'").fetchone()
     assert trips > 0
     assert f"- Round-trips: {trips} (" in body
     assert f"Realized PnL: {pnl:+.2f} USDT" in body
     charts = render_weekly_charts(facts, tmp_path / "charts")
     assert [c.name for c in charts] == [s.name for s in chart_specs(facts)]
+    weekly = next(c for c in charts if c.name == "weekly")  # 12 weeks of realized PnL per book
+    assert weekly.alt.startswith("Weekly realized PnL, the last 12 weeks to 2026-W16: book 1 (standard): W05 0.00 USDT")
+    assert f"W16 {facts['books'][1]['week']['realized_pnl']['value']:+.2f} USDT." in weekly.alt
     assert all(f"](charts/{c.name}.svg)" in body for c in charts)
 
 
@@ -204,3 +208,41 @@ def test_terminal_table_and_post_format_a_figure_alike(tmp_path):
     assert "1003.20 USDT" in format_facts_table(facts)  # book 1: 1000 + 3.20, no thousands separator
     assert "1003.20 USDT" in body
     assert "1,003.20" not in format_facts_table(facts) + body
+
+
+def test_headline_is_the_standard_book_with_dates_deltas_and_the_control_edge():
+    """Book 2 is book 1's inverted mirror: the first section reports book 1 against its previous week
+    and shows the edge over the mirror; the summed books (24 round-trips) are not the headline."""
+    _, body = render()
+    first = body.split("## Failure vault")[0]
+    assert "This week (13–19 Apr 2026), in book 1 \\(standard\\); the inverted mirror is the control below:" in first
+    assert "- Round-trips: 12 (5 wins, 7 losses, 0 breakeven); previous week 10 (+2)" in first
+    assert "- Win rate: 41.7% (95% interval 19.3% to 68.0%); previous week 20.0% (+21.7 pts)" in first
+    assert "; previous week -9.00 USDT (+7.45 USDT), 4-week average -5.00 USDT" in first
+    assert "- Control edge (standard minus inverted): -2.28 USDT this week, -0.19 USDT/trade; since the start -2.28 USDT" in first
+    assert "24" not in first.split("###")[0].replace("2026", "")
+    # The control test is the top finding: the insight says it, the book-vs-book section does not repeat it.
+    assert body.count("Control test: the standard book minus its mirror") == 0  # no prose drafted here
+    assert "Best symbol: BTC/USDT (+2.75 USDT); worst: APT/USDT (-3.40 USDT)" in first
+
+
+def test_no_profitable_symbol_is_not_called_best():
+    facts = sample_facts()
+    week = facts["headline"]["week"]
+    week["best_symbol"] = None  # the facts stage leaves it out when no symbol made money
+    _, body = render(facts)
+    assert "Best symbol" not in body
+    assert "- No symbol was profitable; worst: APT/USDT (-3.40 USDT)" in body
+
+
+def test_clusters_name_their_costliest_symbols_then_how_many_more():
+    facts = sample_facts()
+    facts["vault"]["clusters"][0].update(
+        symbols=["APT/USDT", "BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT"],
+        top_symbols=[{"symbol": "APT/USDT", "count": {"value": 4, "unit": "count"}, "loss": {"value": -5.2, "unit": "USDT"}},
+                     {"symbol": "BTC/USDT", "count": {"value": 2, "unit": "count"}, "loss": {"value": -2.55, "unit": "USDT"}}],
+        other_symbols={"value": 3, "unit": "count"})
+    _, body = render(facts)
+    assert ("- **Execution slippage** cluster × 6 (-7.75 USDT), costliest APT/USDT (-5.20 USDT), "
+            "BTC/USDT (-2.55 USDT) and 3 more symbols") in body
+    assert "SOL/USDT" not in body.split("## Failure vault")[1].split("## News")[0]

@@ -74,7 +74,7 @@ def test_weekly_export_uses_png_charts_and_keeps_figures(tmp_path):
     assert meta["tags"] == "trading, python, buildinpublic, mlx" and meta["published"] is False
     assert "](https://blog.example.com/weekly/weekly-2026-w16/charts/equity.png)" in body
     assert ".svg" not in body
-    assert "- Realized PnL: -0.70 USDT" in body
+    assert "- Realized PnL: -1.55 USDT" in body  # the headline: book 1, book 2 is its mirror
     assert "{%" not in body  # untrusted text cannot open a dev.to Liquid tag
 
 

@@ -47,7 +47,7 @@ def test_eml_parses_into_text_and_html_with_headers(tmp_path):
     assert msg["Date"] == "Mon, 20 Apr 2026 09:00:00 +0900"  # the week's end, in the site's zone
     text = msg.get_body(("plain",)).get_content()
     html = msg.get_body(("html",)).get_content()
-    assert "Realized PnL: -0.70 USDT" in text and "Realized PnL: -0.70 USDT" in html
+    assert "Realized PnL: -1.55 USDT" in text and "Realized PnL: -1.55 USDT" in html  # the headline book
 
 
 def test_html_is_email_safe(tmp_path):
