@@ -29,6 +29,10 @@ class CheckError(PublisherError):
     """A post that cannot be checked: no fact sheet, unreadable JSON."""
 
 
+class ClaimsError(PublisherError):
+    """A post with unsupported claims that the operator has not accepted: not published."""
+
+
 @dataclass(frozen=True)
 class Claim:
     """One unsupported claim of a post: where it is, what it says, why it fails."""
@@ -211,7 +215,27 @@ def check_post(post: Path, config: Any = None, facts_file: Path | None = None,
     return check_markdown(post, text, index, accepted=_accepted(text))
 
 
-def _accepted(text: str) -> list[str]:
+def check_text(post: Path, text: str, facts: dict[str, Any], config: Any = None) -> list[Claim]:
+    """Like `check_post`, for a post's text and fact sheet already in hand."""
+    index = index_facts(facts, extra_texts=config_texts(config))
+    return check_markdown(post, text, index, accepted=_accepted(text))
+
+
+def record_accepted(text: str, claims: list[Claim]) -> str:
+    """The post with `claims` added to its front matter's `accepted_claims:`, the rest byte-exact."""
+    import yaml
+
+    previous = _accepted_entries(text)
+    known = {_norm(e["claim"]) for e in previous}
+    entries = previous + [{"claim": c.text, "reason": c.reason} for c in claims if _norm(c.text) not in known]
+    head, sep, rest = text.partition("\n---")
+    # drop an earlier block (the key line and its indented or "- " lines), then append the merged one
+    head = re.sub(r"^" + ACCEPTED_KEY + r":.*(?:\n(?:[ -].*))*", "", head, flags=re.MULTILINE).rstrip("\n")
+    block = yaml.safe_dump({ACCEPTED_KEY: entries}, allow_unicode=True, width=1000, sort_keys=False)
+    return head + "\n" + block.rstrip("\n") + sep + rest
+
+
+def _accepted_entries(text: str) -> list[dict[str, str]]:
     from publisher.site.content import parse_front_matter
 
     try:
@@ -219,4 +243,11 @@ def _accepted(text: str) -> list[str]:
     except PublisherError:
         return []
     value = meta.get(ACCEPTED_KEY) or []
-    return [str(v.get("claim") if isinstance(v, dict) else v) for v in value] if isinstance(value, list) else []
+    if not isinstance(value, list):
+        return []
+    return [{"claim": str(v.get("claim", "")), "reason": str(v.get("reason", ""))} if isinstance(v, dict)
+            else {"claim": str(v), "reason": ""} for v in value]
+
+
+def _accepted(text: str) -> list[str]:
+    return [e["claim"] for e in _accepted_entries(text)]

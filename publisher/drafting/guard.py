@@ -29,6 +29,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 # ---- numbers as a reader sees them ------------------------------------------------------------
@@ -319,6 +320,10 @@ class FactIndex:
     texts: list[str] = field(default_factory=list)  # config texts a sentence may quote
     week: tuple[dt.date, dt.date] | None = None
     book_names: dict[str, set[str]] = field(default_factory=dict)
+    mention_cache: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+    token_map: dict[str, list[Fact]] = field(default_factory=dict, repr=False)
+    token_map_size: int = -1
+    qualifier_names: set[str] = field(default_factory=set, repr=False)
 
     # -- building
 
@@ -409,17 +414,22 @@ def _reads_as(fact: Fact, number: Number) -> bool:
     """Does `fact`, shown with the prose's decimals (Python's or half-up rounding), read as `number`?"""
     if fact.value is None:
         return False
-    value = abs(fact.value)
-    if number.sign and fact.value != 0:
-        shown_zero = f"{float(value):.{number.decimals}f}".strip("0.") == ""
-        if not shown_zero and (number.sign == "-") != (fact.value < 0):
+    return _value_reads_as(fact.value, number.value, number.decimals, number.sign)
+
+
+@lru_cache(maxsize=1 << 16)
+def _value_reads_as(fact_value: Decimal, shown: Decimal, decimals: int, sign: str) -> bool:
+    value = abs(fact_value)
+    if sign and fact_value != 0:
+        shown_zero = f"{float(value):.{decimals}f}".strip("0.") == ""
+        if not shown_zero and (sign == "-") != (fact_value < 0):
             return False
-    if value == number.value:
+    if value == shown:
         return True
     try:
-        if Decimal(f"{float(value):.{number.decimals}f}") == number.value:
+        if Decimal(f"{float(value):.{decimals}f}") == shown:
             return True
-        return value.quantize(Decimal(1).scaleb(-number.decimals), ROUND_HALF_UP) == number.value
+        return value.quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP) == shown
     except (InvalidOperation, OverflowError):
         return False
 
@@ -523,7 +533,9 @@ class Context:
 
     labels: dict[str, float]
     mentions: str  # lower-case text in which qualifiers are looked for
-    sentence: str = ""  # the sentence, normalised, for quotes of fact texts
+    quote: str = ""  # the number with a word on each side, to match a quote of a fact's text
+    year_word: bool = False  # the number follows "of", "in", "since" or a month: a year
+    quote_after: str = ""  # the number and the word after it ("95% interval")
 
 
 def _prose_tokens(tok: str) -> tuple[str, ...]:
@@ -592,18 +604,35 @@ def _window(text: str, start: int, end: int, lo: int, hi: int) -> dict[str, floa
     return weights
 
 
-def _qual_score(fact: Fact, mentions: str) -> tuple[float, int]:
+def _qual_score(fact: Fact, mentions: str | frozenset[str]) -> tuple[float, int]:
     matched = unmatched = 0
     for group in fact.qualifiers:
-        if any(_mentioned(name, mentions) for name in group):
+        if isinstance(mentions, frozenset):
+            hit = not group.isdisjoint(mentions)
+        else:
+            hit = any(_mentioned(name, mentions) for name in group)
+        if hit:
             matched += 1
         else:
             unmatched += 1
     return 0.3 * matched - 0.6 * unmatched, matched
 
 
+@lru_cache(maxsize=1 << 16)
 def _mentioned(name: str, mentions: str) -> bool:
     return re.search(r"(?<![\w/])" + re.escape(name) + r"(?![\w/])", mentions) is not None
+
+
+def _mentioned_names(index: FactIndex, mentions: str) -> frozenset[str]:
+    """The qualifier names of the index that `mentions` names (computed once per text)."""
+    cache = index.mention_cache
+    if mentions not in cache:
+        if len(cache) > 4096:
+            cache.clear()
+        names = {n for f in index.facts for g in f.qualifiers for n in g} if not index.qualifier_names else index.qualifier_names
+        index.qualifier_names = names
+        cache[mentions] = frozenset(n for n in names if n in mentions and _mentioned(n, mentions))
+    return cache[mentions]
 
 
 def _label_score(fact: Fact, labels: dict[str, float]) -> float:
@@ -615,22 +644,42 @@ def _label_score(fact: Fact, labels: dict[str, float]) -> float:
     return score - 0.12 * len(missing) if score else 0.0
 
 
+def _by_token(index: FactIndex) -> dict[str, list[Fact]]:
+    """Facts by label token, rebuilt when facts were added: only facts sharing a word can bind."""
+    if index.token_map_size != len(index.facts):
+        table: dict[str, list[Fact]] = {}
+        for f in index.facts:
+            for t in f.labels:
+                table.setdefault(t, []).append(f)
+        index.token_map, index.token_map_size = table, len(index.facts)
+    return index.token_map
+
+
 def bound_facts(number: Number, ctx: Context, index: FactIndex) -> tuple[list[Fact], bool]:
     """The facts `number` is claimed for, and whether a label bound it (else: its qualifiers only)."""
-    candidates = [f for f in index.facts if _compatible(number, f)]
-    if not candidates:
+    named = _mentioned_names(index, ctx.mentions)
+    table = _by_token(index)
+    seen: set[int] = set()
+    labelled = []
+    for t in ctx.labels:
+        for f in table.get(t, ()):
+            if id(f) in seen:
+                continue
+            seen.add(id(f))
+            if not _compatible(number, f):
+                continue
+            ls = _label_score(f, ctx.labels)
+            if ls > 0:
+                q, _ = _qual_score(f, named)
+                labelled.append((f, ls + (min(q, 0.0) if f.text else q)))
+    if labelled:
+        top = max(t for _, t in labelled)
+        return [f for f, t in labelled if t >= top - 0.2], True
+    scored = [(f, _qual_score(f, named)[0]) for f in index.facts if _compatible(number, f)]
+    if not scored:
         return [], False
-    scored = []
-    for f in candidates:
-        q, _ = _qual_score(f, ctx.mentions)
-        scored.append((f, _label_score(f, ctx.labels), q))
-    best_label = max(s[1] for s in scored)
-    if best_label <= 0:
-        best_q = max(s[2] for s in scored)
-        return [f for f, _, q in scored if q >= best_q - 1e-9], False
-    labelled = [(f, ls + (min(q, 0.0) if f.text else q)) for f, ls, q in scored if ls > 0]
-    top = max(t for _, t in labelled)
-    return [f for f, t in labelled if t >= top - 0.2], True
+    best_q = max(q for _, q in scored)
+    return [f for f, q in scored if q >= best_q - 1e-9], False
 
 
 def _describe(facts: list[Fact]) -> str:
@@ -651,13 +700,13 @@ def check_number(number: Number, ctx: Context, index: FactIndex) -> str | None:
     """Why `number` is not the value of the fact its context names, or None when it is."""
     if number.kind == "ratio" and number.value == 1:
         return None  # the 1 of "1:2.5" is notation, not a figure
-    if number.kind == "plain" and number.decimals == 0 and 1990 <= number.value <= 2100 and any(
+    if ctx.year_word and number.kind == "plain" and number.decimals == 0 and 1990 <= number.value <= 2100 and any(
             "year" in f.labels and _reads_as(f, number) for f in index.facts):
         return None  # a year, named by the facts' dates
     facts, bound = bound_facts(number, ctx, index)
     if any(_reads_as(f, number) for f in facts):
         return None
-    if ctx.sentence and any(f.quote and f.quote in ctx.sentence and _reads_as(f, number) for f in index.facts if f.text):
+    if ctx.quote and any(f.quote in (ctx.quote, ctx.quote_after) and _reads_as(f, number) for f in index.facts if f.text):
         return None  # the sentence quotes a fact's text (an adjustment, a title) with its number
     if not bound or not facts:
         return f"number {number.text} not in facts"
@@ -722,7 +771,7 @@ def _claimed(text: str, start: int, end: int, lo: int, hi: int, mentions: str, i
         ls = _label_score(f, labels)
         if ls <= 0:
             continue
-        q, _ = _qual_score(f, mentions)
+        q, _ = _qual_score(f, _mentioned_names(index, mentions))
         out.append((f, ls + q))
     if not out:
         return None
@@ -741,7 +790,7 @@ def _quantifier(q: str, text: str, start: int, end: int, lo: int, hi: int, menti
             continue
         ls = _label_score(f, labels)
         if ls > 0:
-            q_score, _ = _qual_score(f, mentions)
+            q_score, _ = _qual_score(f, _mentioned_names(index, mentions))
             scored.append((f, ls + q_score))
     if not scored:
         return None
@@ -814,7 +863,11 @@ def check_claims(text: str, index: FactIndex, mentions: str | None = None,
     for i, number in enumerate(digits):
         lo = digits[i - 1].end if i else 0
         hi = digits[i + 1].start if i + 1 < len(digits) else len(text)
-        ctx = Context(_window(text, number.start, number.end, lo, hi), mentions, " " + _norm(text) + " ")
+        prev = re.findall(r"[A-Za-z]+", text[max(0, number.start - 12):number.start])
+        year_word = bool(prev) and (prev[-1].lower() in ("of", "in", "since", "year") or prev[-1][:3].lower() in _MONTHS)
+        ctx = Context(_window(text, number.start, number.end, lo, hi), mentions,
+                      _quote(text, number.start, number.end), year_word,
+                      _norm(" ".join([text[number.start:number.end], *re.findall(r"\w+", text[number.end:])[:1]])))
         reason = check_number(number, ctx, index)
         if reason:
             reasons.append(reason)
