@@ -61,6 +61,7 @@ def plain_text(markdown: str) -> str:
     text = re.sub(r"`[^`]*`", " ", text)
     text = re.sub(r"(?<!\\)[*_]{1,3}(?=\S)|(?<=\S)(?<!\\)[*_]{1,3}", "", text)
     text = _ESCAPE_RE.sub(r"\1", text)
+    text = re.sub(r"</?[A-Za-z][^<>]*>", " ", text)  # markup shown literally is not a claim
     text = re.sub(r"^#{1,6}\s+", "", text)
     return text.replace("\u2068", "").replace("\u2069", "").strip()
 
@@ -251,3 +252,48 @@ def _accepted_entries(text: str) -> list[dict[str, str]]:
 
 def _accepted(text: str) -> list[str]:
     return [e["claim"] for e in _accepted_entries(text)]
+
+
+def refuse_unsupported(posts: Iterable[Any], config: Any) -> None:
+    """Raise ClaimsError when a published weekly (with its fact sheet) has unaccepted unsupported claims.
+
+    A post and fact sheet found clean before are not checked again: their hash is kept in
+    `<state>/cache/checked-claims.json`, so a site of many weeklies builds as fast as before.
+    """
+    import hashlib
+
+    from publisher.common.fsutil import atomic_write_text
+
+    cache_path = Path(config.state_dir) / "cache" / "checked-claims.json"
+    try:
+        clean = set(json.loads(cache_path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        clean = set()
+    texts = config_texts(config)
+    checked: set[str] = set()
+    for post in posts:
+        if getattr(post, "kind", "") != "weekly" or getattr(post, "facts_path", None) is None:
+            continue
+        text = post.source.read_text(encoding="utf-8")
+        facts_text = post.facts_path.read_text(encoding="utf-8")
+        key = hashlib.sha256("\0".join([text, facts_text, *texts]).encode("utf-8")).hexdigest()
+        if key in clean:
+            checked.add(key)
+            continue
+        try:
+            facts = facts_for(post.source, post.facts_path)
+        except CheckError:
+            continue  # the build itself reports an unreadable fact sheet, naming it
+        claims = check_text(post.source, text, facts, config)
+        if claims:
+            raise ClaimsError(
+                f"{post.source}: {len(claims)} unsupported claim(s) in a published weekly; first: line "
+                f"{claims[0].line}: {claims[0].text[:120]}: {claims[0].reason}; see all with "
+                f"'publish check {post.source}', fix them, or accept them with 'publish build --accept-claims'")
+        checked.add(key)
+    if checked != clean:
+        try:
+            cache_path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(cache_path, json.dumps(sorted(checked)))
+        except OSError:
+            pass  # only a cache

@@ -351,6 +351,7 @@ class FactIndex:
                 self.add_number(int(part), "plain", [*labels, name, "date"], (), qualifiers, path)
             return
         self.strings.add(text.lower())
+        text = re.sub(r"</?[A-Za-z][^<>]*>", " ", text)  # markup in a fact's text is not a figure's label
         base = list(labels)
         named = frozenset(n.lower() for n in _SYMBOL_RE.findall(text)) | frozenset(
             n for names in self.book_names.values() for n in names
@@ -779,18 +780,25 @@ def _claimed(text: str, start: int, end: int, lo: int, hi: int, mentions: str, i
     return [f for f, t in out if t >= top - 0.6]
 
 
+# What a post talks about that is not a figure of the facts: "no stack changes", "no insight".
+_NOT_FIGURES = frozenset({"stack", "insight", "infra", "model", "section", "prose", "draft", "config", "one"})
+
+
 def _quantifier(q: str, text: str, start: int, end: int, lo: int, hi: int, mentions: str, index: FactIndex) -> str | None:
     # What the quantifier ranges over: the words right after it ("no losing trades", "every trade").
-    labels = _window(text, end, end, end, hi)
-    if not labels:
+    labels = {t: w for t, w in _window(text, end, end, end, hi).items() if w >= 0.7}
+    if not labels or not labels.keys().isdisjoint(_NOT_FIGURES):
         return None
     scored = []
+    named = _mentioned_names(index, mentions)
     for f in index.facts:
         if f.kind not in ("count", "percent", "plain") and f.value is not None:
             continue
+        if not any(t in f.leaf and t not in _WEAK for t in labels):
+            continue  # only a figure's own name binds a quantifier ("no insight ... this week" binds nothing)
         ls = _label_score(f, labels)
         if ls > 0:
-            q_score, _ = _qual_score(f, _mentioned_names(index, mentions))
+            q_score, _ = _qual_score(f, named)
             scored.append((f, ls + q_score))
     if not scored:
         return None

@@ -572,7 +572,8 @@ def _null_stage(_name: str) -> contextlib.AbstractContextManager[None]:
     return contextlib.nullcontext()
 
 
-def build_site(config: Config, *, include_drafts: bool = False, progress: Progress | None = None) -> BuildResult:
+def build_site(config: Config, *, include_drafts: bool = False, progress: Progress | None = None,
+               accept_claims: bool = False) -> BuildResult:
     """Render `content/` into `site/` (see the module docstring). Raises BuildError or ContentError,
     leaving the previous site in place, when anything fails or there is nothing to publish."""
     stage = progress.stage if progress is not None else _null_stage
@@ -586,6 +587,11 @@ def build_site(config: Config, *, include_drafts: bool = False, progress: Progre
         if not posts:
             raise BuildError(f"{config.content_dir}: no published posts to build (drafts are built only with --drafts); the previous site is unchanged")
         published = [p for p in posts if p.status != "draft"]
+        if not accept_claims:
+            with stage("check published weeklies"):
+                from publisher.drafting.check import refuse_unsupported
+
+                refuse_unsupported(published, config)
         cache = _Cache(config, environment_hash(config, include_drafts))
         site_dir.parent.mkdir(parents=True, exist_ok=True)
         out = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}-build-", dir=site_dir.parent))
