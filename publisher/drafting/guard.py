@@ -351,7 +351,7 @@ class FactIndex:
                 self.add_number(int(part), "plain", [*labels, name, "date"], (), qualifiers, path)
             return
         self.strings.add(text.lower())
-        text = re.sub(r"</?[A-Za-z][^<>]*>", " ", text)  # markup in a fact's text is not a figure's label
+        text = _untagged(text)  # markup in a fact's text is not a figure's label
         base = list(labels)
         named = frozenset(n.lower() for n in _SYMBOL_RE.findall(text)) | frozenset(
             n for names in self.book_names.values() for n in names
@@ -442,16 +442,23 @@ def _book_names(facts: Any) -> dict[str, set[str]]:
         if isinstance(book, dict) and book.get("id") is not None:
             names = {f"book {book['id']}"}
             for key in ("name", "role"):
-                if isinstance(book.get(key), str) and book[key]:
-                    names.add(book[key].lower())
+                if isinstance(book.get(key), str) and _untagged(book[key]):
+                    names.add(_untagged(book[key]).lower())
             out[str(book["id"])] = names
     return out
+
+
+def _untagged(text: str) -> str:
+    """Text as a post shows it to a reader: markup (escaped, so shown literally) is not a name."""
+    return re.sub(r"</?[A-Za-z][^<>]*>", " ", text).strip()
 
 
 def _identity(node: dict, books: dict[str, set[str]]) -> frozenset[str]:
     names: set[str] = set()
     for key in _IDENTITY_KEYS:
         v = node.get(key)
+        if isinstance(v, str):
+            v = _untagged(v)
         if isinstance(v, str) and 0 < len(v) <= 60:
             names.add(v.lower())
             if key == "symbol" and "/" in v:
@@ -460,7 +467,7 @@ def _identity(node: dict, books: dict[str, set[str]]) -> frozenset[str]:
                 names.add(v.replace("_", " ").lower())
     if node.get("id") is not None and str(node["id"]) in books:
         names |= books[str(node["id"])]
-    return frozenset(names)
+    return frozenset(n for n in names if n.strip(" /"))
 
 
 def index_facts(facts: Any, extra_texts: Iterable[str] = ()) -> FactIndex:

@@ -89,12 +89,19 @@ def caught_text(text, mentions, index):
     return check_claims(text, index, mentions=mentions)
 
 
+PER_POST = 160  # perturbations drawn per post (all of them: PER_POST = 0), to keep the test quick
+
+
 def _corpus(posts):
     stats: Counter = Counter()
     missed: list[tuple[str, str, str]] = []
     for post in posts:
         index = index_for(post)
-        for p in number_perturbations(post):
+        corpus = list(number_perturbations(post))
+        if PER_POST and len(corpus) > PER_POST:
+            words = [p for p in corpus if p.kind == "word"]
+            corpus = words + random.Random(post.name).sample([p for p in corpus if p.kind != "word"], PER_POST)
+        for p in corpus:
             stats[p.kind, "n"] += 1
             if caught(p, index):
                 stats[p.kind, "caught"] += 1
@@ -112,8 +119,8 @@ def test_perturbed_numbers_are_caught(posts):
           + ", ".join(f"{k}: {stats[k, 'caught']}/{stats[k, 'n']}" for k in ("swap", "digit", "word")))
     for m in missed[:40]:
         print("  missed:", m)
-    assert total > 3000
-    assert stats["swap", "n"] > 1000 and stats["word", "n"] > 0
+    assert total > 1500
+    assert stats["swap", "n"] > 800 and stats["word", "n"] > 0
     assert rate >= 0.98
     assert stats["word", "caught"] == stats["word", "n"]
 
