@@ -291,10 +291,18 @@ def _unit_kind(unit: Any) -> str:
 
 
 def _quote(text: str, start: int, end: int) -> str:
-    """A number inside a fact's text with a word on each side, normalised: what a quote repeats."""
-    before = re.findall(r"\w+", text[:start])[-1:]
-    after = re.findall(r"\w+", text[end:])[:1]
-    return _norm(" ".join([*before, text[start:end], *after]))
+    """A number inside a text with the word before and the word after it, normalised, as
+    "before n|n after": a sentence quoting a fact's text repeats one of the two."""
+    before = re.findall(r"[^\W\d]\w*", text[:start])[-1:]
+    after = re.findall(r"[^\W\d]\w*", text[end:end + 40])[:1]
+    n = _norm(text[start:end])
+    return f"{_norm(' '.join([*before, n])) if before else ''}|{_norm(' '.join([n, *after])) if after else ''}"
+
+
+def _quoted(fact_quote: str, ctx_quote: str) -> bool:
+    fb, _, fa = fact_quote.partition("|")
+    cb, _, ca = ctx_quote.partition("|")
+    return bool((fb and fb == cb) or (fa and fa == ca))
 
 
 def _near_words(text: str, start: int, end: int, n: int = 3) -> list[str]:
@@ -502,7 +510,7 @@ def index_facts(facts: Any, extra_texts: Iterable[str] = ()) -> FactIndex:
                         tag = [label_tokens(k)[-1]]
                         for word in ("interval", "confidence", "ci"):  # "95% interval" is notation
                             index.add_number(int(digits), "percent", tag, tag, inner, where + "." + k,
-                                             True, f"{digits} {word}")
+                                             True, f"|{digits} {word}")
         elif isinstance(node, list):
             own = label_tokens(key) if key else []
             index.add_number(len(node), "count", [*labels, *own], own, quals, where + ".length")
@@ -714,7 +722,7 @@ def check_number(number: Number, ctx: Context, index: FactIndex) -> str | None:
     facts, bound = bound_facts(number, ctx, index)
     if any(_reads_as(f, number) for f in facts):
         return None
-    if ctx.quote and any(f.quote in (ctx.quote, ctx.quote_after) and _reads_as(f, number) for f in index.facts if f.text):
+    if ctx.quote and any(f.quote and _quoted(f.quote, ctx.quote) and _reads_as(f, number) for f in index.facts if f.text):
         return None  # the sentence quotes a fact's text (an adjustment, a title) with its number
     if not bound or not facts:
         return f"number {number.text} not in facts"
@@ -881,8 +889,7 @@ def check_claims(text: str, index: FactIndex, mentions: str | None = None,
         prev = re.findall(r"[A-Za-z]+", text[max(0, number.start - 12):number.start])
         year_word = bool(prev) and (prev[-1].lower() in ("of", "in", "since", "year") or prev[-1][:3].lower() in _MONTHS)
         ctx = Context(_window(text, number.start, number.end, lo, hi), mentions,
-                      _quote(text, number.start, number.end), year_word,
-                      _norm(" ".join([text[number.start:number.end], *re.findall(r"\w+", text[number.end:])[:1]])))
+                      _quote(text, number.start, number.end), year_word)
         reason = check_number(number, ctx, index)
         if reason:
             reasons.append(reason)
