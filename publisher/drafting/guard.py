@@ -824,17 +824,33 @@ def _quantifier(q: str, text: str, start: int, end: int, lo: int, hi: int, menti
         if any(f.value is None or f.value == 0 for f in facts):
             return None
         return f"'{said}' claims zero, but the facts say otherwise ({_describe(facts)})"
-    # every / all: the named count equals the whole it is part of, or a share is 100%
-    wider = _claimed(text, start, end, lo, hi, mentions, index, wide=True) or []
-    values = [f for f in {*facts, *wider} if f.value is not None and f.kind == "count"]
-    if any(f.kind == "percent" and f.value == 100 for f in wider):
+    # every / all: the whole it ranges over (the words right after it) equals the part the rest
+    # of the sentence names ("every losing trade has a post-mortem": losing trades = post-mortems)
+    words = [_prose_tokens(w) for w in _WORD_TOKEN_RE.findall(_normal_text(text[end:hi]))
+             if w[0].isalpha() and w.lower() not in _STOP]
+    words = [w for w in words if w]
+    if len(words) < 2:
         return None
-    for a in values:
-        for b in values:
-            if a is not b and a.value == b.value and a.value != 0 and a.path.split(".")[:-1] != b.path.split(".")[:-1] or (
-                    a is not b and a.value == b.value and a.value != 0 and a.leaf != b.leaf):
-                return None
-    return f"'{said}' claims the whole, but the facts do not show it ({_describe(facts or wider)})"
+    whole_tokens = set(words[0]) | (set(words[1]) if len(words) > 2 and "trade" not in words[0] and "roundtrip" not in words[0] else set())
+    if "trade" in whole_tokens:
+        whole_tokens.add("roundtrip")
+    rest_tokens = {t for w in words[1 if len(whole_tokens & {"trade", "roundtrip"}) or len(words) <= 2 else 2:][:6]
+                   for t in w} - whole_tokens
+
+    def best(tokens: set[str]) -> list[Fact]:
+        found = [(f, _qual_score(f, named)[0]) for f in index.facts if f.kind == "count" and f.value is not None
+                 and any(t in f.leaf and (t not in _WEAK or t == "trade") for t in tokens)]
+        if not found:
+            return []
+        top = max(q for _, q in found)
+        return [f for f, q in found if q >= top - 1e-9]
+
+    wholes, parts = best(whole_tokens), best(rest_tokens)
+    if not wholes or not parts:
+        return None
+    if any(w is not p and w.value == p.value and w.path != p.path for w in wholes for p in parts):
+        return None
+    return f"'{said}' claims the whole, but the facts do not show it ({_describe(wholes)} vs {_describe(parts)})"
 
 
 def _check_dates(text: str, index: FactIndex) -> str | None:

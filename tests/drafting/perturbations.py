@@ -138,6 +138,12 @@ def number_perturbations(post: Post, seed: int = 7) -> Iterator[Perturbation]:
                 continue
             old = m.group(0)
             old_plain = old.replace(",", "")
+            if number.kind == "plain" and number.decimals == 0 and mentions is None and "," not in old \
+                    and 2 <= int(old) < 1000 and not re.match(r"\s*(?:%|-|\w)", text[number.end:]):
+                # a count written out as a wrong number word ("267 losing" -> "two hundred seventy losing")
+                wrong_n = int(old) + rng.choice([1, 2, 3, 5, 10])
+                yield Perturbation(post.name, "word", text,
+                                   text[:digits_start] + words_for(wrong_n) + text[digits_start + len(old):], mentions)
             # swap: other figures of this sheet, shown the way this one is
             pool = {_shown(v, number.decimals) for v in values} - {old_plain}
             if number.decimals == 0:

@@ -140,8 +140,9 @@ def test_false_word_claims_are_caught_and_true_ones_kept(posts):
 
 def test_publish_check_cli_reports_path_line_claim_and_exit_code(posts, tmp_path):
     post = posts[1]
+    tmp_path = post.config.root  # the project whose [site] stack the post shows
     weekly = tmp_path / "content" / "weekly"
-    weekly.mkdir(parents=True)
+    weekly.mkdir(parents=True, exist_ok=True)
     path = weekly / "2026-W37.md"
     path.write_text(post.markdown, encoding="utf-8")
     (weekly / "2026-W37.facts.json").write_text(json.dumps(post.facts), encoding="utf-8")
