@@ -731,15 +731,18 @@ def check_number(number: Number, ctx: Context, index: FactIndex) -> str | None:
     return f"number {number.text} is not the figure it is claimed for ({_describe(facts)})"
 
 
-def _ratio_ok(target: Decimal, facts: list[Fact], tolerance: Decimal) -> bool:
-    """Is `target` a share of the claimed facts: a percentage figure, or one count over another?"""
-    for f in facts:
-        if f.value is not None and f.kind == "percent" and abs(f.value / 100 - target) <= tolerance:
-            return True
-    counts = [f for f in facts if f.value is not None and f.kind in ("count", "money", "plain") and f.value != 0]
-    for a in counts:
-        for b in counts:
-            if a is not b and abs(abs(a.value) / abs(b.value) - target) <= tolerance:
+def _ratio_ok(target: Decimal, facts: list[Fact], tolerance: Decimal, same_figure: bool = False) -> bool:
+    """Is `target` a share of the claimed facts (a percentage figure, or one count over another), or
+    with `same_figure` a multiple between two values of one figure (two weeks, two books)?"""
+    if not same_figure:
+        for f in facts:
+            if f.value is not None and f.kind == "percent" and abs(f.value / 100 - target) <= tolerance:
+                return True
+    kinds = ("count", "money", "plain", "percent", "multiplier") if same_figure else ("count", "money", "plain")
+    values = [f for f in facts if f.value is not None and f.kind in kinds and f.value != 0]
+    for a in values:
+        for b in values:
+            if a is not b and (not same_figure or a.leaf == b.leaf) and abs(abs(a.value) / abs(b.value) - target) <= tolerance:
                 return True
     return False
 
@@ -757,7 +760,7 @@ def _word_claims(text: str, lo_hi: tuple[int, int], mentions: str, index: FactIn
     for phrase, target in _MULTIPLIERS.items():
         for m in re.finditer(r"\b" + re.escape(phrase) + r"\b", low):
             facts = _claimed(text, m.start(), m.end(), lo, hi, mentions, index, wide=True)
-            if facts is None or not _ratio_ok(target, facts, target * Decimal("0.12")):
+            if facts is None or not _ratio_ok(target, facts, target * Decimal("0.12"), same_figure=True):
                 yield f"'{text[m.start():m.end()]}' is not a ratio between the facts it is said of"
     for q in _QUANTIFIERS:
         for m in re.finditer(r"\b" + q + r"\b", low):
