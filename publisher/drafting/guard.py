@@ -742,7 +742,9 @@ def _ratio_ok(target: Decimal, facts: list[Fact], tolerance: Decimal, same_figur
     values = [f for f in facts if f.value is not None and f.kind in kinds and f.value != 0]
     for a in values:
         for b in values:
-            if a is not b and (not same_figure or a.leaf == b.leaf) and abs(abs(a.value) / abs(b.value) - target) <= tolerance:
+            related = a.leaf == b.leaf if same_figure else (
+                a.qualifiers == b.qualifiers and a.path.rsplit(".", 1)[0] == b.path.rsplit(".", 1)[0])
+            if a is not b and related and abs(abs(a.value) / abs(b.value) - target) <= tolerance:
                 return True
     return False
 
@@ -754,6 +756,14 @@ def _word_claims(text: str, lo_hi: tuple[int, int], mentions: str, index: FactIn
     lo, hi = lo_hi
     for phrase, target in _FRACTIONS.items():
         for m in re.finditer(r"\b" + re.escape(phrase) + r"\b", low):
+            split = _whole_and_part(text, m.end(), hi, index, mentions)
+            if split is not None:
+                wholes, parts = split
+                if not any(w.value and abs(p.value / w.value - target) <= Decimal("0.04")
+                           for w in wholes for p in parts if w is not p):
+                    yield (f"'{text[m.start():m.end()]}' does not match the facts it is said of "
+                           f"({_describe(parts)} of {_describe(wholes)})")
+                continue
             facts = _claimed(text, m.start(), m.end(), lo, hi, mentions, index, wide=True)
             if facts is not None and not _ratio_ok(target, facts, Decimal("0.04")):
                 yield f"'{text[m.start():m.end()]}' does not match the facts it is said of ({_describe(facts)})"
@@ -795,7 +805,7 @@ def _claimed(text: str, start: int, end: int, lo: int, hi: int, mentions: str, i
     if not out:
         return None
     top = max(t for _, t in out)
-    return [f for f, t in out if t >= top - 0.6]
+    return [f for f, t in out if t >= top - 0.2]
 
 
 # What a post talks about that is not a figure of the facts: "no stack changes", "no insight".
@@ -829,16 +839,30 @@ def _quantifier(q: str, text: str, start: int, end: int, lo: int, hi: int, menti
         return f"'{said}' claims zero, but the facts say otherwise ({_describe(facts)})"
     # every / all: the whole it ranges over (the words right after it) equals the part the rest
     # of the sentence names ("every losing trade has a post-mortem": losing trades = post-mortems)
+    split = _whole_and_part(text, end, hi, index, mentions)
+    if split is None:
+        return None
+    wholes, parts = split
+    if any(w is not p and w.value == p.value and w.path != p.path for w in wholes for p in parts):
+        return None
+    return f"'{said}' claims the whole, but the facts do not show it ({_describe(wholes)} vs {_describe(parts)})"
+
+
+def _whole_and_part(text: str, end: int, hi: int, index: FactIndex, mentions: str) -> tuple[list[Fact], list[Fact]] | None:
+    """The counts a quantifier or fraction ranges over (the words right after it) and the part the
+    rest of the sentence names; None when the words name no count."""
     words = [_prose_tokens(w) for w in _WORD_TOKEN_RE.findall(_normal_text(text[end:hi]))
              if w[0].isalpha() and w.lower() not in _STOP]
     words = [w for w in words if w]
     if len(words) < 2:
         return None
-    whole_tokens = set(words[0]) | (set(words[1]) if len(words) > 2 and "trade" not in words[0] and "roundtrip" not in words[0] else set())
+    first = set(words[0])
+    simple = bool(first & {"trade", "roundtrip"}) or len(words) <= 2
+    whole_tokens = first if simple else first | set(words[1])
     if "trade" in whole_tokens:
         whole_tokens.add("roundtrip")
-    rest_tokens = {t for w in words[1 if len(whole_tokens & {"trade", "roundtrip"}) or len(words) <= 2 else 2:][:6]
-                   for t in w} - whole_tokens
+    rest_tokens = {t for w in words[1 if simple else 2:][:6] for t in w} - whole_tokens
+    named = _mentioned_names(index, mentions)
 
     def best(tokens: set[str]) -> list[Fact]:
         found = [(f, _qual_score(f, named)[0]) for f in index.facts if f.kind == "count" and f.value is not None
@@ -851,9 +875,7 @@ def _quantifier(q: str, text: str, start: int, end: int, lo: int, hi: int, menti
     wholes, parts = best(whole_tokens), best(rest_tokens)
     if not wholes or not parts:
         return None
-    if any(w is not p and w.value == p.value and w.path != p.path for w in wholes for p in parts):
-        return None
-    return f"'{said}' claims the whole, but the facts do not show it ({_describe(wholes)} vs {_describe(parts)})"
+    return wholes, parts
 
 
 def _check_dates(text: str, index: FactIndex) -> str | None:
