@@ -73,6 +73,7 @@ def run_weekly(
     publish: bool = False,
     push: bool = False,
     force: bool = False,
+    accept_claims: bool = False,
     now: dt.datetime | None = None,
     progress: Progress | None = None,
     use_cache: bool = True,
@@ -103,7 +104,9 @@ def run_weekly(
         result.action = "kept-edited" if edited else "unchanged"
         result.post_path = post_path
         if publish and existing[0].get("status") != "published":
-            atomic_write_text(post_path, _mark_published(post_path.read_text(encoding="utf-8"), now))
+            text = post_path.read_text(encoding="utf-8")
+            text = gate_claims(post_path, text, facts, config, accept_claims)
+            atomic_write_text(post_path, _mark_published(text, now))
             result.files.append(post_path)
     else:
         draft = _draft(facts, config, progress)
@@ -118,6 +121,11 @@ def run_weekly(
         if publish:
             meta["status"] = "published"
             meta["date"] = now.replace(microsecond=0).isoformat()
+            refused = unsupported_claims(post_path, dump_post(meta, body), facts, config)
+            if refused and not accept_claims:
+                meta["status"] = "draft"  # written for review, not published
+            elif refused:
+                meta["accepted_claims"] = [{"claim": c.text, "reason": c.reason} for c in refused]
         elif existing is not None and existing[0].get("status") == "published":
             meta["status"], meta["date"] = "published", existing[0].get("date", meta.get("date"))
         if existing is not None:
@@ -129,6 +137,8 @@ def run_weekly(
         result.files += [post_path, facts_path, draft_path]
         result.action = "regenerated" if existing is not None else "written"
         result.post_path = post_path
+        if publish and meta["status"] == "draft":
+            gate_claims(post_path, dump_post(meta, body), facts, config, False)
 
     written = _read_post(post_path)
     result.published = written is not None and written[0].get("status") == "published"
@@ -185,6 +195,29 @@ def _draft_warnings(record: dict) -> list[str]:
           for key, count in record.get("guard_dropped_sentences", {}).items()),
         *(f"section '{key}' fell back to facts-only text: {reason}" for key, reason in record.get("fallback", {}).items()),
     ]
+
+
+def unsupported_claims(post_path: Path, text: str, facts: dict, config: Config) -> list:
+    """The post's claims that its fact sheet does not support (`publish check`), accepted ones excepted."""
+    from publisher.drafting.check import check_text
+
+    return check_text(post_path, text, facts, config)
+
+
+def gate_claims(post_path: Path, text: str, facts: dict, config: Config, accept: bool) -> str:
+    """Refuse to publish unsupported claims (ClaimsError), or with `accept` record them in the
+    front matter (`accepted_claims:`) and return the text to publish."""
+    from publisher.drafting.check import ClaimsError, record_accepted
+
+    claims = unsupported_claims(post_path, text, facts, config)
+    if not claims:
+        return text
+    if not accept:
+        raise ClaimsError(
+            f"{post_path}: {len(claims)} unsupported claim(s), not published; first: line {claims[0].line}: "
+            f"{claims[0].text[:120]}: {claims[0].reason}; see all with 'publish check {post_path}', fix them, "
+            "or publish with --accept-claims to record that you checked them")
+    return record_accepted(text, claims)
 
 
 def _read_post(path: Path) -> tuple[dict, str] | None:

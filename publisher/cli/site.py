@@ -14,8 +14,10 @@ from publisher.common.sanitize import terminal_text
 
 @main.command("build")
 @click.option("--drafts", is_flag=True, help="Include draft posts (shown with a Draft banner); for previews only.")
+@click.option("--accept-claims", is_flag=True,
+              help="Build even when a published weekly has claims 'publish check' reports.")
 @click.pass_context
-def build_cmd(ctx: click.Context, drafts: bool) -> None:
+def build_cmd(ctx: click.Context, drafts: bool, accept_claims: bool) -> None:
     """Render content/ into site/: pages, charts, feeds, newsletters, dev.to exports.
 
     The new site replaces the old one only when the whole build succeeded; unchanged posts are
@@ -24,7 +26,7 @@ def build_cmd(ctx: click.Context, drafts: bool) -> None:
     from publisher.site.build import build_site
 
     config = get_config(ctx)
-    result = build_site(config, include_drafts=drafts, progress=Progress())
+    result = build_site(config, include_drafts=drafts, progress=Progress(), accept_claims=accept_claims)
     click.echo(f"site: {result.out_dir}")
     click.echo(f"pages: {len(result.pages_written)} written, {len(result.pages_unchanged)} unchanged")
     if result.feed_path is not None:

@@ -26,17 +26,20 @@ if TYPE_CHECKING:
 @click.option("--force", is_flag=True, help="Regenerate a hand-edited post (a backup of it is kept).")
 @click.option("--no-cache", is_flag=True,
               help="Re-read the whole history and re-hash the book instead of using .publisher/cache.")
+@click.option("--accept-claims", is_flag=True,
+              help="Publish even with claims 'publish check' reports; they are recorded under accepted_claims.")
 @click.pass_context
 def weekly(ctx: click.Context, week: str | None, book_path: Path | None, publish_: bool, push: bool,
-           llm: str | None, model: str | None, base_url: str | None, force: bool, no_cache: bool) -> None:
+           llm: str | None, model: str | None, base_url: str | None, force: bool, no_cache: bool,
+           accept_claims: bool) -> None:
     """The Tuesday run: facts, draft, post, site, feed, email, dev.to export (and deploy)."""
     from publisher.weekly import run_weekly
 
     # A --book path is relative to where the command runs, like `publish facts --book`.
     config = get_config(ctx, **{"book.path": book_path and str(book_path.resolve()), "llm.backend": llm,
                                 "llm.model": model, "llm.base_url": base_url})
-    result = run_weekly(config, week, publish=publish_, push=push, force=force, progress=Progress(),
-                        use_cache=not no_cache)
+    result = run_weekly(config, week, publish=publish_, push=push, force=force, accept_claims=accept_claims,
+                        progress=Progress(), use_cache=not no_cache)
     _summary(result)
 
 

@@ -51,7 +51,8 @@ def _null_stage(_name: str) -> contextlib.AbstractContextManager[None]:
     return contextlib.nullcontext()
 
 
-def build_site(config: Config, *, include_drafts: bool = False, progress: Progress | None = None) -> BuildResult:
+def build_site(config: Config, *, include_drafts: bool = False, progress: Progress | None = None,
+               accept_claims: bool = False) -> BuildResult:
     """Render `content/` into `site/` (see the module docstring). Raises BuildError or ContentError,
     leaving the previous site in place, when anything fails or there is nothing to publish."""
     with build_lock(config.state_dir):
@@ -77,6 +78,11 @@ def _build(config: Config, include_drafts: bool, progress: Progress | None) -> B
         posts = [p for p in posts if p.status != "draft"]
     if not posts:
         raise NothingToBuild(f"{config.content_dir}: no published posts to build (drafts are built only with --drafts); the previous site is unchanged")
+    if not accept_claims:
+        with stage("check published weeklies"):
+            from publisher.drafting.check import refuse_unsupported
+
+            refuse_unsupported([p for p in posts if p.status != "draft"], config)
     cache = BuildCache(config, environment_hash(config, include_drafts))
     out = build_folder(site_dir)
     try:
