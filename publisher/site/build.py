@@ -58,7 +58,7 @@ def build_site(config: Config, *, include_drafts: bool = False, progress: Progre
     with build_lock(config.state_dir):
         marker = config.state_dir / BUILD_FAILED_MARKER
         try:
-            result = _build(config, include_drafts, progress)
+            result = _build(config, include_drafts, progress, accept_claims)
         except Exception as exc:
             if not include_drafts:  # a preview with drafts is not what deploy pushes
                 _record_failure(marker, exc)
@@ -68,7 +68,7 @@ def build_site(config: Config, *, include_drafts: bool = False, progress: Progre
         return result
 
 
-def _build(config: Config, include_drafts: bool, progress: Progress | None) -> BuildResult:
+def _build(config: Config, include_drafts: bool, progress: Progress | None, accept_claims: bool) -> BuildResult:
     stage = progress.stage if progress is not None else _null_stage
     site_dir = config.site_dir
     recover(site_dir)
