@@ -48,7 +48,7 @@ class Progress:
     """Stage lines always; an in-place counter only on a TTY (cron logs get plain lines)."""
 
     def __init__(self, stream: TextIO | None = None, tty: bool | None = None, *,
-                 interval: float | None = None, heartbeat: float = 4.0) -> None:
+                 interval: float | None = None, heartbeat: float = 3.0) -> None:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty() if tty is None else tty
         # the least time between two token status outputs: a redraw on a TTY, a line in a log
