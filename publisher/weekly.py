@@ -171,7 +171,8 @@ def _draft(facts: Facts, config: Config, progress: Progress) -> dict:
     model = config.llm.api_model if config.llm.backend == "openai" else config.llm.model
     label = f"draft ({config.llm.backend}: {model})" if config.llm.backend != "none" else "draft (facts only)"
     with progress.stage(label):
-        return draft_weekly(facts, config.llm, config.site, progress=lambda key, done, total: progress.step(key, done, total))
+        return draft_weekly(facts, config.llm, config.site, progress=lambda key, done, total: progress.step(key, done, total),
+                            log=progress.line, meter=progress)
 
 
 def drafting_record(draft: dict) -> dict:

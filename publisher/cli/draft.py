@@ -14,10 +14,6 @@ from publisher.common.sanitize import terminal_text
 from publisher.errors import DraftError
 
 
-def _echo_err(line: str) -> None:
-    click.echo(line, err=True)
-
-
 @main.command("draft")
 @click.argument("brief_path", metavar="BRIEF.yaml", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite content/drafts/<slug>.md if it exists.")
@@ -40,7 +36,8 @@ def draft_cmd(ctx: click.Context, brief_path: Path, force: bool, backend: str | 
         raise DraftError(f"{out} already exists: edit it, or re-run with --force to overwrite it")
     progress = Progress()
     with progress.stage(f"draft {len(brief.sections)} sections ({config.llm.backend})"):
-        body, draft = draft_brief(brief, config.llm, progress=lambda k, d, t: progress.step(k, d, t), log=_echo_err)
+        body, draft = draft_brief(brief, config.llm, progress=lambda k, d, t: progress.step(k, d, t), log=progress.line,
+                                  meter=progress)
     meta, body = brief_post(brief, body, draft, dt.datetime.now(dt.UTC))
     atomic_write_text(out, dump_post(meta, body))
     atomic_write_text(out.with_suffix(".draft.json"), json.dumps(draft, indent=2, ensure_ascii=False) + "\n")
@@ -81,7 +78,7 @@ def model_import(path: Path, name: str | None) -> None:
 @model_group.command("list")
 def model_list() -> None:
     """Bundled models and what is installed in the model cache."""
-    from publisher.drafting.blas import preload_openblas
+    from publisher.drafting.blas import blas_state
     from publisher.drafting.models import BUNDLED, installed_models, model_size_mb, models_dir
 
     installed = {p.name: p for p in installed_models()}
@@ -92,5 +89,4 @@ def model_list() -> None:
     for name, path in installed.items():
         if name not in BUNDLED:
             click.echo(f"  {name:<20} imported ({model_size_mb(path):.0f} MB)")
-    blas = preload_openblas()
-    click.echo(f"OpenBLAS for MLX: {blas or 'not loaded (pip install publisher[fast]; needs libgfortran5)'}")
+    click.echo(f"BLAS for MLX on the CPU: {blas_state().describe()}")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from publisher.config import LLMConfig, SiteConfig
 from publisher.drafting.backends import probe_server
-from publisher.drafting.engine import Log, Progress, draft_sections
+from publisher.drafting.engine import Log, Meter, Progress, draft_sections
 from publisher.drafting.guard import index_facts
 from publisher.drafting.plan import WEEKLY_SECTION_KEYS, Section, drafting_line, section_cap, weekly_sections
 
@@ -29,6 +29,7 @@ def draft_weekly(
     site: SiteConfig,
     progress: Progress | None = None,
     log: Log | None = None,
+    meter: Meter | None = None,
 ) -> dict[str, Any]:
     """Draft the weekly post's prose sections (WEEKLY_SECTION_KEYS order) from the fact sheet.
 
@@ -37,7 +38,7 @@ def draft_weekly(
     or above the ceiling).
     """
     index = index_facts(facts, extra_texts=[*site.stack, drafting_line(llm)])
-    return draft_sections(weekly_sections(facts, site, llm), llm, index, progress=progress, log=log)
+    return draft_sections(weekly_sections(facts, site, llm), llm, index, progress=progress, log=log, meter=meter)
 
 
 def resolve_model(model: str, install: bool = True, log: Log | None = None) -> str | None:

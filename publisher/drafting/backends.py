@@ -37,10 +37,14 @@ class Generation:
     error: str | None = None
 
 
+TokenHook = Callable[[int, int, bool], None]  # (request index, tokens so far, finished)
+
+
 class Backend(Protocol):
     name: str
     model_name: str
     batched: bool
+    on_tokens: TokenHook | None  # set by the engine to show progress; called as tokens are generated
 
     def generate(self, requests: list[Request]) -> list[Generation]: ...
 
@@ -71,6 +75,7 @@ class MLXBackend:
     """mlx-lm in this process; sections generated in one batch or one after another."""
 
     name = "mlx"
+    on_tokens: TokenHook | None = None
 
     def __init__(self, llm: LLMConfig, model_path: str, model_name: str | None = None) -> None:
         from publisher.drafting.blas import preload_openblas
@@ -114,11 +119,11 @@ class MLXBackend:
         try:
             if self.batched and len(requests) > 1:
                 return self.generate_batch(requests)
-            return [self.generate_one(r) for r in requests]
+            return [self.generate_one(r, i) for i, r in enumerate(requests)]
         finally:
             self.mx.clear_cache()
 
-    def generate_one(self, req: Request) -> Generation:
+    def generate_one(self, req: Request, index: int = 0) -> Generation:
         from mlx_lm import stream_generate
 
         sampler, processors = self._sampling()
@@ -129,6 +134,8 @@ class MLXBackend:
             for last in stream_generate(self.model, self.tokenizer, self.prompt_tokens(req), max_tokens=req.max_tokens,
                                         sampler=sampler, logits_processors=processors()):
                 parts.append(last.text)
+                if self.on_tokens:
+                    self.on_tokens(index, last.generation_tokens, last.finish_reason is not None)
         except Exception as exc:
             return Generation(error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - start)
         if last is None:
@@ -159,6 +166,8 @@ class MLXBackend:
                             tokens[r.uid].append(r.token)
                         if r.finish_reason is not None:
                             finish[r.uid] = (r.finish_reason, time.perf_counter() - start)
+                        if self.on_tokens:
+                            self.on_tokens(uids.index(r.uid), len(tokens[r.uid]), r.finish_reason is not None)
             finally:
                 gen.close()
         except Exception as exc:
@@ -178,6 +187,7 @@ class OpenAIBackend:
     """Any OpenAI-compatible chat endpoint (mlx_lm.server, vLLM, llama.cpp, Ollama)."""
 
     name = "openai"
+    on_tokens: TokenHook | None = None
 
     def __init__(self, llm: LLMConfig) -> None:
         self.llm = llm
@@ -233,8 +243,15 @@ class OpenAIBackend:
 
     def generate(self, requests: list[Request]) -> list[Generation]:
         workers = len(requests) if self.batched else 1
+
+        def one(index: int) -> Generation:
+            gen = self.generate_one(requests[index])
+            if self.on_tokens:
+                self.on_tokens(index, gen.tokens, True)
+            return gen
+
         with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
-            return list(pool.map(self.generate_one, requests))
+            return list(pool.map(one, range(len(requests))))
 
 
 def probe_server(llm: LLMConfig, timeout: float = 5.0) -> str:

@@ -29,7 +29,7 @@ import yaml
 from publisher.common.rules import MAX_TAGS
 from publisher.common.safeyaml import load_yaml
 from publisher.config import LLMConfig
-from publisher.drafting.engine import Log, Progress, draft_sections
+from publisher.drafting.engine import Log, Meter, Progress, draft_sections
 from publisher.drafting.guard import index_facts
 from publisher.drafting.plan import Section
 from publisher.errors import DraftError, one_line
@@ -115,11 +115,11 @@ def load_brief(path: Path) -> Brief:
 
 
 def draft_brief(brief: Brief, llm: LLMConfig, progress: Progress | None = None,
-                log: Log | None = None) -> tuple[str, dict[str, Any]]:
+                log: Log | None = None, meter: Meter | None = None) -> tuple[str, dict[str, Any]]:
     """The Markdown body (one `##` heading per section) and the draft record."""
     extra = [line for s in brief.sections for line in s.facts]
     index = index_facts(brief.facts, extra_texts=extra)
-    draft = draft_sections(brief.sections, llm, index, progress=progress, log=log)
+    draft = draft_sections(brief.sections, llm, index, progress=progress, log=log, meter=meter)
     body = "\n\n".join(f"## {s['heading']}\n\n{s['text']}" for s in draft["sections"]) + "\n"
     return body, draft
 

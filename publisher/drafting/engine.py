@@ -12,7 +12,7 @@ import re
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from publisher.config import LLMConfig
 from publisher.drafting.backends import Backend, Generation, MLXBackend, OpenAIBackend, Request
@@ -22,6 +22,14 @@ from publisher.errors import DraftError
 
 Progress = Callable[[str, int, int], None]
 Log = Callable[[str], None]
+
+
+class Meter(Protocol):
+    """Live token counts while drafting (publisher.common.progress.Progress is one)."""
+
+    def sections(self, items: list[tuple[str, int]]) -> None: ...
+
+    def tokens(self, index: int, count: int, finished: bool = False) -> None: ...
 
 SYSTEM_RULES = (
     "You write one section of a weekly build-in-public newsletter about a paper-trading bot. "
@@ -144,17 +152,26 @@ def draft_sections(
     backend: Backend | None = None,
     progress: Progress | None = None,
     log: Log | None = None,
+    meter: Meter | None = None,
 ) -> dict[str, Any]:
-    """Draft every section independently; the JSON-ready draft record (texts plus metadata)."""
+    """Draft every section independently; the JSON-ready draft record (texts plus metadata).
+
+    `meter` gets each section's token count as the backend generates (backends that stream call
+    their `on_tokens` hook), and the final count of every section in any case.
+    """
     caps = [section_cap(s.target_words, llm) for s in sections]
     start = time.perf_counter()
     if backend is None and llm.backend != "none":
         backend = make_backend(llm, log)
     results: list[dict[str, Any]] = []
     total = len(sections)
+    if meter is not None and backend is not None:
+        meter.sections([(s.key, cap) for s, cap in zip(sections, caps, strict=True)])
 
     def done(result: dict[str, Any]) -> None:
         results.append(result)
+        if meter is not None and backend is not None:
+            meter.tokens(len(results) - 1, result["tokens"], True)
         if progress:
             progress(result["key"], len(results), total)
 
@@ -164,12 +181,15 @@ def draft_sections(
     else:
         requests = [build_request(s, llm, cap) for s, cap in zip(sections, caps, strict=True)]
         if backend.batched:
+            _watch(backend, meter, 0)
             gens = _safe_generate(backend, requests)
             for section, cap, gen, req in zip(sections, caps, gens, requests, strict=True):
                 done(_section_result(section, cap, gen, index, req))
         else:
-            for section, cap, req in zip(sections, caps, requests, strict=True):
+            for i, (section, cap, req) in enumerate(zip(sections, caps, requests, strict=True)):
+                _watch(backend, meter, i)
                 done(_section_result(section, cap, _safe_generate(backend, [req])[0], index, req))
+        _watch(backend, None, 0)
     return {
         "backend": llm.backend,
         "model": getattr(backend, "model_name", None) if backend else None,
@@ -178,6 +198,14 @@ def draft_sections(
         "seconds": round(time.perf_counter() - start, 3),
         "sections": results,
     }
+
+
+def _watch(backend: Backend, meter: Meter | None, offset: int) -> None:
+    """Point the backend's token hook at the meter; request i of the next call is section offset + i."""
+    if meter is not None:
+        backend.on_tokens = lambda i, count, finished: meter.tokens(offset + i, count, finished)
+    elif getattr(backend, "on_tokens", None) is not None:
+        backend.on_tokens = None
 
 
 def _safe_generate(backend: Backend, requests: list[Request]) -> list[Generation]:
