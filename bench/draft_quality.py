@@ -59,9 +59,9 @@ def main() -> None:
     from publisher.book.reader import open_book
     from publisher.config import load_config
     from publisher.drafting.constrain import allowed_strings
-    from publisher.drafting.engine import draft_sections, make_backend
+    from publisher.drafting.engine import build_request, draft_sections, make_backend
     from publisher.drafting.guard import index_facts, split_sentences
-    from publisher.drafting.plan import drafting_line, weekly_sections
+    from publisher.drafting.plan import drafting_line, section_cap, weekly_sections
     from publisher.drafting.rewrite import allowed_lines, is_vacuous
     from publisher.facts.compute import compute_facts
 
@@ -99,6 +99,7 @@ def main() -> None:
     figures_cited: list[int] = []
     model_texts: list[str] = []
     seconds: list[float] = []
+    prompt_tokens = prefix_tokens = 0
     md = [f"# Drafted sections ({llm.model}, OpenBLAS {'on' if blas else 'off'})\n"]
     for week in weeks:
         facts = compute_facts(book, week)
@@ -107,6 +108,9 @@ def main() -> None:
         start = time.perf_counter()
         draft = draft_sections(sections, llm, index, backend=backend)
         seconds.append(time.perf_counter() - start)
+        prefix_tokens += backend.prefix_tokens
+        prompt_tokens += sum(len(backend.prompt_tokens(build_request(s, llm, section_cap(s.target_words, llm))))
+                             for s in sections)
         md.append(f"\n## {week} ({seconds[-1]:.1f} s)\n")
         for section, result in zip(sections, draft["sections"], strict=True):
             sections_total += 1
@@ -144,6 +148,9 @@ def main() -> None:
           f"{sum(figures_cited) / max(len(figures_cited), 1):.1f}")
     print(f"model sentences copied verbatim from the skeleton: {copied}/{model_sentences}")
     print(f"distinct word-trigram ratio of model text: {ratio:.2f}" if ratio is not None else "no model text")
+    print(f"prompt tokens: {prompt_tokens}, of which {prefix_tokens} per-week shared prefixes computed once "
+          f"instead of {len(sections)} times: {prefix_tokens * (len(sections) - 1)} prompt tokens not processed "
+          f"({prefix_tokens * (len(sections) - 1) / max(prompt_tokens, 1):.0%})")
     print(f"seconds per week: first {seconds[0]:.1f}, warm mean {sum(warm) / len(warm):.1f}, "
           f"max {max(warm):.1f}")
     print(f"wrote {args.out}")
