@@ -91,7 +91,8 @@ def main() -> None:
     load_start = time.perf_counter()
     backend = make_backend(llm)
     load_s = time.perf_counter() - load_start
-    book = open_book(book_path)
+    with open_book(book_path) as book:
+        all_facts = [compute_facts(book, week) for week in weeks]
 
     sections_total = from_model = cited_ok = copied = model_sentences = 0
     dropped: Counter[str] = Counter()
@@ -101,8 +102,7 @@ def main() -> None:
     seconds: list[float] = []
     prompt_tokens = prefix_tokens = 0
     md = [f"# Drafted sections ({llm.model}, OpenBLAS {'on' if blas else 'off'})\n"]
-    for week in weeks:
-        facts = compute_facts(book, week)
+    for week, facts in zip(weeks, all_facts, strict=True):
         sections = weekly_sections(facts, site, llm)
         index = index_facts(facts, extra_texts=[*site.stack, drafting_line(llm)])
         start = time.perf_counter()
@@ -112,6 +112,8 @@ def main() -> None:
         prompt_tokens += sum(len(backend.prompt_tokens(build_request(s, llm, section_cap(s.target_words, llm))))
                              for s in sections)
         md.append(f"\n## {week} ({seconds[-1]:.1f} s)\n")
+        print(f"{week}: {seconds[-1]:.1f} s, {sum(not r['fallback'] for r in draft['sections'])}/{len(sections)} "
+              "sections from the model", flush=True)
         for section, result in zip(sections, draft["sections"], strict=True):
             sections_total += 1
             for d in result["guard"]["dropped"]:
