@@ -112,6 +112,7 @@ def main() -> None:
         prompt_tokens += sum(len(backend.prompt_tokens(build_request(s, llm, section_cap(s.target_words, llm))))
                              for s in sections)
         md.append(f"\n## {week} ({seconds[-1]:.1f} s)\n")
+        args.out.write_text("\n".join(md), encoding="utf-8")  # readable while later weeks draft
         print(f"{week}: {seconds[-1]:.1f} s, {sum(not r['fallback'] for r in draft['sections'])}/{len(sections)} "
               "sections from the model", flush=True)
         for section, result in zip(sections, draft["sections"], strict=True):
