@@ -26,6 +26,9 @@ class Request:
     system: str
     user: str
     max_tokens: int
+    # The fact lines whose numbers and tickers are the only ones the mlx backend lets the model
+    # write (constrain.py); None leaves decoding unconstrained. Servers ignore it: the guard checks.
+    allowed: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -88,6 +91,8 @@ class MLXBackend:
         self.llm = llm
         self.model_name = model_name or llm.model
         self.batched = llm.batch
+        self._token_table: Any = None
+        self.prefix_tokens = 0  # tokens of the shared prompt prefix computed once in the last generate()
         apply_memory_limits(mx, llm)
         try:
             self.model, self.tokenizer = load(model_path)[:2]
@@ -103,27 +108,71 @@ class MLXBackend:
             return list(tok.apply_chat_template(_messages(req), add_generation_prompt=True, tokenize=True))
         return list(tok.encode(f"{req.system}\n\n{req.user}\n\n"))
 
-    def _sampling(self) -> tuple[Any, Callable[[], list[Any]]]:
+    def _sampling(self) -> tuple[Any, Callable[[Request], list[Any]]]:
         from mlx_lm.sample_utils import make_logits_processors, make_sampler
 
-        sampler = make_sampler(temp=self.llm.temperature, top_p=self.llm.top_p if self.llm.top_p < 1 else 0.0)
+        from publisher.drafting.constrain import FactConstraint, TokenTable
 
-        def processors() -> list[Any]:
+        sampler = make_sampler(temp=self.llm.temperature, top_p=self.llm.top_p if self.llm.top_p < 1 else 0.0)
+        constraints: dict[tuple[str, ...], FactConstraint] = {}
+
+        def processors(req: Request) -> list[Any]:
+            """Fresh per sequence: the fact constraint keeps per-sequence state."""
             penalty = self.llm.repetition_penalty
-            return make_logits_processors(repetition_penalty=penalty if penalty and penalty != 1.0 else None)
+            out = make_logits_processors(repetition_penalty=penalty if penalty and penalty != 1.0 else None)
+            if req.allowed is not None:
+                if self._token_table is None:
+                    self._token_table = TokenTable.build(self.tokenizer)
+                if req.allowed not in constraints:
+                    constraints[req.allowed] = FactConstraint.for_lines(self._token_table, req.allowed)
+                out.append(constraints[req.allowed].processor())
+            return out
 
         return sampler, processors
 
+    def shared_prefix(self, prompts: list[list[int]]) -> tuple[list[int], Any]:
+        """The prompt prefix all requests share (system prompt, common facts) and its KV cache, computed once.
+
+        Each section then starts from a copy of that cache and processes only its own tokens. Models
+        whose caches cannot be copied and merged into a batch get no prefix (an empty one).
+        """
+        from mlx_lm.models.cache import make_prompt_cache
+
+        if len(prompts) < 2:
+            return [], None
+        n = min(len(p) for p in prompts) - 1  # every request keeps at least one token of its own
+        first = prompts[0]
+        common = 0
+        while common < n and all(p[common] == first[common] for p in prompts):
+            common += 1
+        if common < 8:
+            return [], None
+        cache = make_prompt_cache(self.model)
+        if not all(hasattr(c, "merge") for c in cache):
+            return [], None
+        self.model(self.mx.array(first[:common])[None], cache=cache)
+        self.mx.eval([c.state for c in cache])
+        return first[:common], cache
+
     def generate(self, requests: list[Request]) -> list[Generation]:
+        import copy
+
         self.mx.random.seed(self.llm.seed)
         try:
+            prompts = [self.prompt_tokens(r) for r in requests]
+            prefix, cache = self.shared_prefix(prompts)
+            self.prefix_tokens = len(prefix)
+            caches = [copy.deepcopy(cache) if cache is not None else None for _ in requests]
+            suffixes = [p[len(prefix):] for p in prompts]
             if self.batched and len(requests) > 1:
-                return self.generate_batch(requests)
-            return [self.generate_one(r, i) for i, r in enumerate(requests)]
+                return self.generate_batch(requests, suffixes, caches, prefix)
+            return [self.generate_one(r, s, c, i) for i, (r, s, c) in enumerate(zip(requests, suffixes, caches, strict=True))]
         finally:
             self.mx.clear_cache()
 
-    def generate_one(self, req: Request, index: int = 0) -> Generation:
+    def generate_one(self, req: Request, prompt: list[int] | None = None, cache: Any = None, index: int = 0) -> Generation:
+        """One request; `prompt` is what `cache` (a copy of the shared prefix's cache) does not hold yet;
+        `index` is the request's place in the batch, for the progress hook."""
         from mlx_lm import stream_generate
 
         sampler, processors = self._sampling()
@@ -131,8 +180,9 @@ class MLXBackend:
         parts: list[str] = []
         last = None
         try:
-            for last in stream_generate(self.model, self.tokenizer, self.prompt_tokens(req), max_tokens=req.max_tokens,
-                                        sampler=sampler, logits_processors=processors()):
+            for last in stream_generate(self.model, self.tokenizer, prompt or self.prompt_tokens(req),
+                                        max_tokens=req.max_tokens, sampler=sampler,
+                                        logits_processors=processors(req), prompt_cache=cache):
                 parts.append(last.text)
                 if self.on_tokens:
                     self.on_tokens(index, last.generation_tokens, last.finish_reason is not None)
@@ -144,20 +194,24 @@ class MLXBackend:
         tokens = last.generation_tokens - (1 if last.finish_reason == "stop" else 0)
         return Generation("".join(parts), tokens, last.finish_reason, time.perf_counter() - start)
 
-    def generate_batch(self, requests: list[Request]) -> list[Generation]:
+    def generate_batch(self, requests: list[Request], prompts: list[list[int]] | None = None,
+                       caches: list[Any] | None = None, prefix: list[int] | None = None) -> list[Generation]:
         """All sections in one batch (continuous batching, per-section caps): the same tokens, faster."""
         from mlx_lm.generate import BatchGenerator
 
         sampler, processors = self._sampling()
         start = time.perf_counter()
         try:
-            prompts = [self.prompt_tokens(r) for r in requests]
+            prompts = prompts or [self.prompt_tokens(r) for r in requests]
+            with_cache = caches is not None and all(c is not None for c in caches)
             gen = BatchGenerator(self.model, stop_tokens=[[t] for t in self.tokenizer.eos_token_ids],
                                  sampler=sampler, completion_batch_size=len(prompts),
                                  prefill_batch_size=len(prompts))
             try:
                 uids = gen.insert(prompts, [r.max_tokens for r in requests],
-                                  logits_processors=[processors() for _ in prompts])
+                                  caches=caches if with_cache else None,
+                                  all_tokens=[list(prefix or []) for _ in prompts] if with_cache else None,
+                                  logits_processors=[processors(r) for r in requests])
                 tokens: dict[int, list[int]] = {uid: [] for uid in uids}
                 finish: dict[int, tuple[str, float]] = {}
                 while responses := gen.next_generated():

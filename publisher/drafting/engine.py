@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from publisher.config import LLMConfig
 from publisher.drafting.backends import Backend, Generation, MLXBackend, OpenAIBackend, Request
-from publisher.drafting.guard import FactIndex, guard_text
+from publisher.drafting.guard import FactIndex, guard_text, split_sentences
 from publisher.drafting.plan import Section, section_cap
 from publisher.errors import DraftError
 
@@ -41,6 +41,11 @@ SYSTEM_RULES = (
 
 
 def build_request(section: Section, llm: LLMConfig, cap: int) -> Request:
+    """Weekly sections rewrite their skeleton (rewrite.py); briefs compose from their fact lines."""
+    from publisher.drafting.rewrite import allowed_lines, rewrite_request
+
+    if section.rewrite:
+        return rewrite_request(section, llm, cap)
     facts = "\n".join(f"- {line}" for line in section.facts) or "- (no figures for this section)"
     user = (
         f"Section: {section.heading}\n"
@@ -48,7 +53,7 @@ def build_request(section: Section, llm: LLMConfig, cap: int) -> Request:
         f"Length: about {section.target_words} words.\n\n"
         f"Facts:\n{facts}\n"
     )
-    return Request(SYSTEM_RULES.format(voice=llm.voice.strip()), user, cap)
+    return Request(SYSTEM_RULES.format(voice=llm.voice.strip()), user, cap, allowed_lines(section))
 
 
 _FENCE_RE = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
@@ -90,7 +95,7 @@ def _section_result(section: Section, cap: int, gen: Generation, index: FactInde
     result: dict[str, Any] = {
         "key": section.key, "heading": section.heading, "text": "", "cap": cap,
         "tokens": gen.tokens, "finish_reason": gen.finish_reason, "seconds": round(gen.seconds, 3),
-        "fallback": False, "fallback_reason": None, "guard": {"kept": 0, "dropped": []},
+        "fallback": False, "fallback_reason": None, "guard": {"kept": 0, "dropped": []}, "vacuous": [],
     }
     reason = None
     if gen.error:
@@ -104,15 +109,38 @@ def _section_result(section: Section, cap: int, gen: Generation, index: FactInde
         elif is_repetitive(text):
             reason = "repetitive output"
         else:
-            guarded = guard_text(text, index, prompt=f"{req.system}\n{req.user}")
+            # A rewrite may keep a sentence of its own notes; copying the instructions or examples is not kept.
+            guarded = guard_text(text, index, prompt=req.system if section.rewrite else f"{req.system}\n{req.user}")
             result["guard"] = guarded.as_dict()
             if guarded.kept == 0 or len(guarded.dropped) > guarded.kept:
                 reason = f"guard dropped {len(guarded.dropped)} of {guarded.kept + len(guarded.dropped)} sentences"
             else:
-                result["text"] = guarded.text
+                kept, vacuous = drop_vacuous(guarded.text, section)
+                result["vacuous"] = vacuous
+                if not kept:
+                    reason = (f"no sentence names a figure, symbol, root cause, adjustment or finding of the section "
+                              f"({len(vacuous)} dropped)")
+                else:
+                    result["text"] = kept
     if reason:
         result.update(text=section.fallback, fallback=True, fallback_reason=reason)
     return result
+
+
+def drop_vacuous(text: str, section: Section) -> tuple[str, list[str]]:
+    """The text without sentences that name nothing of their section, and those sentences."""
+    from publisher.drafting.rewrite import is_vacuous
+
+    if not (section.facts or section.anchors):
+        return text, []
+    paragraphs, dropped = [], []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        kept = []
+        for sentence in split_sentences(block.replace("\n", " ")):
+            (dropped if is_vacuous(sentence, section) else kept).append(sentence)
+        if kept:
+            paragraphs.append(" ".join(kept))
+    return "\n\n".join(paragraphs), dropped
 
 
 def _none_result(section: Section, cap: int, index: FactIndex) -> dict[str, Any]:

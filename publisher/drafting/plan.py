@@ -17,7 +17,7 @@ from publisher.config import LLMConfig, SiteConfig
 from publisher.errors import DraftError
 
 if TYPE_CHECKING:
-    from publisher.facts.contract import Facts
+    from publisher.facts.contract import Facts, News, Vault, WeekStats
 
 WEEKLY_SECTION_KEYS = ("week", "vault", "news", "insight", "stack")
 
@@ -35,6 +35,12 @@ class Section:
     target_words: int
     facts: tuple[str, ...]
     fallback: str
+    # Weekly sections are drafted by rewriting `fallback` (the facts-only skeleton) around one
+    # `point`; a sentence must name one of the section's figures, symbols or `anchors` (root-cause
+    # classes, adjustments, findings, stack items) to be published (engine.py).
+    point: str = ""
+    anchors: tuple[str, ...] = ()
+    rewrite: bool = False
 
 
 def section_cap(target_words: int, llm: LLMConfig) -> int:
@@ -164,8 +170,19 @@ def _week_section(facts: Facts, cur: str) -> Section:
         "In one short paragraph, say what this week's figures mean: the result against the previous "
         "week, the win rate against the R:R ratio, and whether the standard book beat its control. "
         "The figures are listed above the paragraph, so interpret them instead of listing them.",
-        70, tuple(lines), fallback,
+        70, tuple(lines), fallback, point=_week_point(week, cur), rewrite=True,
     )
+
+
+def _week_point(week: WeekStats, cur: str) -> str:
+    """The one thing the week's figures say, decided here so the model cannot get its sign wrong."""
+    pnl = _value(week.get("realized_pnl"))
+    if pnl is None:
+        return "No trade closed, so there is no result to read."
+    pf = ratio(week.get("profit_factor"))
+    verdict = "made money" if pnl > 0 else "lost money" if pnl < 0 else "broke even"
+    return (f"The week {verdict}: realized PnL was {money(week.get('realized_pnl'), cur)}"
+            + (f" and the profit factor was {pf}." if pf else "."))
 
 
 def _vault_section(facts: Facts, cur: str) -> Section:
@@ -211,8 +228,20 @@ def _vault_section(facts: Facts, cur: str) -> Section:
         "vault", "Failure vault: what broke, what changed",
         "In one paragraph, explain what the losing trades have in common (the largest cluster and the "
         "worst symbol) and whether the fixes shipped earlier reduced those losses.",
-        90, tuple(lines), fallback.strip(),
+        90, tuple(lines), fallback.strip(), point=_vault_point(vault, cur),
+        anchors=tuple([str(c.get("label")) for c in vault.get("clusters") or [] if c.get("label")]
+                      + [str(a.get("change")) for a in adjustments if a.get("change")]),
+        rewrite=True,
     )
+
+
+def _vault_point(vault: Vault, cur: str) -> str:
+    clusters = sorted(vault.get("clusters") or [], key=lambda c: -(_value(c.get("count")) or 0))
+    if not clusters:
+        return "No losing trade this week."
+    top = clusters[0]
+    return (f"Most losses came from {str(top.get('label')).lower()}: {count(top.get('count'))} trades, "
+            f"{money(top.get('loss'), cur)}.")
 
 
 def _news_section(facts: Facts) -> Section:
@@ -232,8 +261,17 @@ def _news_section(facts: Facts) -> Section:
         "news", "News that mattered",
         "In one or two sentences, say what the news items below have in common and whether they touch "
         "the symbols the bot traded. The list itself is shown below your sentences, so do not repeat it.",
-        40, tuple(lines), fallback,
+        40, tuple(lines), fallback, point=_news_point(news, traded), rewrite=True,
     )
+
+
+def _news_point(news: list[News], traded: list[str]) -> str:
+    if not news:
+        return "No news this week."
+    named = [str(n.get("title")) for n in news if any(s.split("/")[0] in str(n.get("title")) for s in traded)]
+    if named:
+        return f"One news item touched a symbol the bot traded: {named[0]}."
+    return "None of the news items named a symbol the bot traded."
 
 
 WHY_IT_MATTERS = {
@@ -272,11 +310,16 @@ def _insight_section(facts: Facts, cur: str) -> Section:
             f"An average win of {money(week['avg_win'], cur) or 'n/a'} at a {pct(week['win_rate'])} win rate "
             f"{verdict} an average loss of {money(week['avg_loss'], cur) or 'n/a'}.",
         ])
+    point = str(findings[0].get("text")) if findings else (
+        f"Expectancy was {money(week.get('expectancy'), cur)} per trade."
+        if _value(week.get("expectancy")) is not None else "No trade closed, so the edge could not be measured.")
     return Section(
         "insight", "One operating insight",
         "Give one operating lesson built on the first finding: state the lesson in one sentence, then "
         "explain in a short paragraph why its figures support it and what to watch next week.",
-        120, tuple(lines), fallback,
+        120, tuple(lines), fallback, point=point,
+        anchors=tuple(str(f.get("text")) for f in findings[:1] if f.get("text")),
+        rewrite=True,
     )
 
 
@@ -293,7 +336,8 @@ def _stack_section(facts: Facts, site: SiteConfig, llm: LLMConfig) -> Section:
         "stack", "Stack and infra",
         "In two or three sentences, describe the stack that produced this issue and one trade-off it "
         "makes. Use only the stack items listed.",
-        60, tuple(lines), fallback,
+        60, tuple(lines), fallback, point="One trade-off: everything runs locally, on one machine.",
+        anchors=tuple(site.stack), rewrite=True,
     )
 
 

@@ -43,3 +43,15 @@ def test_bundled_model_drafts_a_section_under_its_cap(backend):
     assert 0 < result["tokens"] <= result["cap"] < 500
     assert result["text"].strip()
     assert result["fallback"] or result["guard"]["kept"] >= 1
+
+
+def test_bundled_model_rewrites_the_weekly_sections_without_inventing_a_figure(backend):
+    """With constrained decoding the guard finds no invented number or ticker in any section."""
+    llm = LLMConfig()
+    facts = sample_facts()
+    sections = weekly_sections(facts, SiteConfig(stack=["Apple M1 Max, 64GB unified memory"]), llm)
+    draft = draft_sections(sections, llm, index_facts(facts, ["Apple M1 Max, 64GB unified memory"]), backend=backend)
+    assert backend.prefix_tokens > 100  # the rules and examples were computed once for all five sections
+    for result in draft["sections"]:
+        reasons = [d["reason"] for d in result["guard"]["dropped"]]
+        assert not [r for r in reasons if r.startswith(("number", "ticker", "symbol"))], result

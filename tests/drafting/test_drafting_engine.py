@@ -33,11 +33,17 @@ class Scripted:
         out = []
         for req in requests:
             heading = req.user.split("\n", 1)[0].removeprefix("Section: ")
-            answer = self.answers.get(heading, Generation("Fees were 1.23 USDT.", 6, "stop", 0.1))
+            answer = self.answers.get(heading, Generation(_notes_first_sentence(req.user), 6, "stop", 0.1))
             if isinstance(answer, Exception):
                 raise answer
             out.append(answer)
         return out
+
+
+def _notes_first_sentence(user: str) -> str:
+    """What a model that only rewrites would write: the first sentence of the section's notes."""
+    notes = user.split("Notes: ", 1)[1].split("\nMain point:", 1)[0]
+    return notes.split(". ", 1)[0].rstrip(".") + "."
 
 
 def _draft(answers: dict, llm: LLMConfig | None = None, batched: bool = True, facts: dict | None = None) -> dict:
@@ -99,11 +105,13 @@ def test_caps_follow_target_length_and_stay_under_the_ceiling():
 def test_sections_never_see_each_other():
     backend = Scripted({})
     llm = LLMConfig()
-    draft_sections(weekly_sections(sample_facts(), SITE, llm), llm, index_facts(sample_facts()), backend=backend)
+    sections = weekly_sections(sample_facts(), SITE, llm)
+    draft_sections(sections, llm, index_facts(sample_facts()), backend=backend)
     assert len(backend.requests) == 5
-    for req in backend.requests:
+    for req, own in zip(backend.requests, sections, strict=True):
         assert req.max_tokens < llm.token_ceiling
-        assert "Fees were 1.23 USDT" not in req.user  # no earlier output in any prompt
+        assert own.fallback in req.user
+        assert not any(other.fallback in req.user for other in sections if other is not own)
 
 
 def test_good_text_is_kept_and_bad_sentences_are_reported():
@@ -111,9 +119,10 @@ def test_good_text_is_kept_and_bad_sentences_are_reported():
         "## One operating insight\n\nThe win rate was 50.0% on 24 round-trips. Expectancy was negative. "
         "The bot made 5,000 USDT.", 40, "stop", 1.5)})
     insight = draft["sections"][3]
-    assert insight["text"] == "The win rate was 50.0% on 24 round-trips. Expectancy was negative."
+    assert insight["text"] == "The win rate was 50.0% on 24 round-trips."
     assert insight["guard"] == {"kept": 2, "dropped": [{"sentence": "The bot made 5,000 USDT.",
                                                         "reason": "number 5,000 USDT not in facts"}]}
+    assert insight["vacuous"] == ["Expectancy was negative."]  # names no figure, symbol or cause
     assert insight["tokens"] == 40 and insight["finish_reason"] == "stop" and not insight["fallback"]
 
 
@@ -151,8 +160,18 @@ def test_clean_text_strips_what_the_template_owns():
 
 def test_sentences_copied_from_the_prompt_are_dropped():
     draft = _draft({"This week in paper trading": Generation(
-        "The figures are listed above the paragraph, so interpret them instead of listing them. "
+        "The fills, not the signals, are what needs work. "  # from the bundled example
         "The books closed 24 round-trips. Half of them won.", 30, "stop")})
     week = draft["sections"][0]
-    assert week["text"] == "The books closed 24 round-trips. Half of them won."
+    assert week["text"] == "The books closed 24 round-trips."
     assert week["guard"]["dropped"][0]["reason"] == "copied from the prompt"
+    assert week["vacuous"] == ["Half of them won."]
+
+
+def test_a_section_left_with_only_empty_sentences_falls_back_and_says_so():
+    draft = _draft({"News that mattered": Generation(
+        "The market moved a lot this week. Many things happened, and the team kept going.", 20, "stop")})
+    news = draft["sections"][2]
+    assert news["fallback"] and news["text"] == weekly_sections(sample_facts(), SITE, LLMConfig())[2].fallback
+    assert news["fallback_reason"].startswith("no sentence names a figure, symbol, root cause")
+    assert len(news["vacuous"]) == 2

@@ -223,9 +223,10 @@ def test_a_backend_that_raises_never_blocks_the_week(project: Path, monkeypatch:
     assert (project / "site" / "index.html").is_file()
 
 
+# Every sentence names a figure of the week section, so the empty-sentence filter keeps the markup there.
 HOSTILE_PROSE = ("The books closed 2 round-trips this week. Read <img src=x onerror=alert(1)> and "
-                 "[the thread](javascript:alert(1)) now. ![pixel](https://evil.example/p.png) Trust "
-                 "<script>alert(2)</script> nothing.")
+                 "[the thread](javascript:alert(1)) on the 2 round-trips now. ![pixel](https://evil.example/p.png) "
+                 "Trust <script>alert(2)</script> the 2 round-trips.")
 
 
 def test_llm_markup_is_inert_text(project: Path) -> None:
@@ -235,7 +236,8 @@ def test_llm_markup_is_inert_text(project: Path) -> None:
                                            "openai", "--base-url", url], env=CLEAN_ENV)
     assert result.exit_code == 0, result.output[-2000:]
     draft = json.loads((project / "content" / "weekly" / f"{WEEK}.draft.json").read_text("utf-8"))
-    assert not any(s["fallback"] for s in draft["sections"])  # the prose was used, so the check means something
+    week = draft["sections"][0]
+    assert not week["fallback"] and "javascript:" in week["text"]  # the prose was used, so the check means something
     assert check_outputs(project / "site") == []
     for path in (project / "site").rglob("*.html"):
         assert "evil.example/p.png\"" not in path.read_text("utf-8")  # never an image source

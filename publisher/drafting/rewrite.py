@@ -1,0 +1,88 @@
+"""The job a small model can do well: rewrite a section's facts-only skeleton in the operator's voice.
+
+Composing 70 words from fact lines is beyond a 135M model; paraphrasing a short paragraph that
+already holds the right figures and the one point of the section is not. The system prompt and the
+few-shot examples are the same for every section, so they form the shared prompt prefix whose KV
+cache the mlx backend computes once. A sentence that names nothing of its section (no figure,
+symbol, root-cause class, adjustment, finding or stack item) is filler and is not published.
+"""
+
+from __future__ import annotations
+
+import re
+
+from publisher.config import LLMConfig
+from publisher.drafting.backends import Request
+from publisher.drafting.constrain import allowed_strings
+from publisher.drafting.guard import COMMON_ACRONYMS
+from publisher.drafting.plan import Section
+
+REWRITE_RULES = (
+    "You rewrite the notes of a paper-trading bot's weekly log as one short paragraph of its "
+    "newsletter. Voice: {voice} Keep the main point and every number and ticker exactly as the notes "
+    "write them; add no number, name or claim of your own. Plain sentences only: no heading, no list."
+)
+
+# Bundled examples (notes -> paragraph); their figures are not this week's, and the fact constraint
+# stops the model from copying them.
+EXAMPLES: tuple[tuple[str, str, str, str], ...] = (
+    ("This week in paper trading",
+     "The books closed 31 round-trips this week with a win rate of 45.2% and realized PnL of -3.10 USDT. "
+     "Book 'standard' ended at -1.20 USDT.",
+     "The week lost money: realized PnL was -3.10 USDT and the profit factor was 0.91.",
+     "A losing week: 31 round-trips at a 45.2% win rate left realized PnL at -3.10 USDT, and a profit "
+     "factor of 0.91 means the winners did not pay for the losers. The standard book held up better, "
+     "at -1.20 USDT."),
+    ("Failure vault: what broke, what changed",
+     "12 losing trades cost 8.40 USDT this week. The largest cluster was Execution slippage with 7 trades "
+     "(-5.10 USDT).",
+     "Most losses came from execution slippage: 7 trades, -5.10 USDT.",
+     "Slippage did most of the damage: 7 of the 12 losing trades and -5.10 USDT of the 8.40 USDT lost. "
+     "The fills, not the signals, are what needs work."),
+)
+
+
+def _shot(heading: str, notes: str, point: str) -> str:
+    return f"Section: {heading}\nNotes: {notes}\nMain point: {point}\nParagraph:"
+
+
+def system_prompt(llm: LLMConfig) -> str:
+    shots = "\n\n".join(f"{_shot(h, n, p)} {out}" for h, n, p, out in EXAMPLES)
+    return REWRITE_RULES.format(voice=llm.voice.strip()) + "\n\nExamples:\n\n" + shots
+
+
+def rewrite_request(section: Section, llm: LLMConfig, cap: int) -> Request:
+    """The section's request: shared system prompt and examples, then its own notes and point."""
+    return Request(system_prompt(llm), _shot(section.heading, section.fallback, section.point or section.fallback), cap,
+                   allowed_lines(section))
+
+
+def allowed_lines(section: Section) -> tuple[str, ...]:
+    """What the model may take numbers and tickers from: the section's fact lines, skeleton and point."""
+    return (*section.facts, section.fallback, section.point)
+
+
+_WORDS_RE = re.compile(r"[a-z0-9]+")
+_STOP = frozenset(["a", "an", "and", "at", "by", "for", "from", "in", "of", "on", "or", "the", "to", "with", "was", "were", "is", "are", "this", "that", "it", "its"])
+
+
+def _shingles(text: str, n: int = 2) -> set[tuple[str, ...]]:
+    words = [w for w in _WORDS_RE.findall(text.lower()) if w not in _STOP]
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)} if len(words) >= n else {tuple(words)}
+
+
+def is_vacuous(sentence: str, section: Section) -> bool:
+    """True when `sentence` names no figure, symbol, root-cause class, adjustment or finding of its section."""
+    numbers, names = allowed_strings(allowed_lines(section))
+    for number in re.findall(r"\d(?:[\d,.]*\d)?", sentence):
+        if number in numbers:
+            return False
+    words = set(re.findall(r"[A-Za-z]+", sentence))
+    if words & (names - COMMON_ACRONYMS):
+        return False
+    lowered = sentence.lower()
+    sentence_shingles = _shingles(sentence)
+    for anchor in section.anchors:
+        if anchor.lower() in lowered or _shingles(anchor) & sentence_shingles:
+            return False
+    return True
