@@ -45,6 +45,14 @@ from publisher.common.sanitize import safe_url
 from publisher.errors import BuildError, PublisherError
 from publisher.render.markdown import highlight_css, render_post_html, template_env
 from publisher.site.content import Post, load_posts
+from publisher.site.theme import (
+    cover_size,
+    page_images,
+    reading_minutes,
+    series_fingerprint,
+    series_index,
+    series_navigation,
+)
 
 if TYPE_CHECKING:
     import jinja2
@@ -99,7 +107,7 @@ def relative_root(path: str) -> str:
 
 def absolute_url(base: str, path: str) -> str:
     """`path` (site-relative or absolute) resolved against the site URL; "" for an unsafe scheme."""
-    return safe_url(urljoin(base.rstrip("/") + "/", path.lstrip("/"))) if path else ""
+    return safe_url(urljoin(base.rstrip("/") + "/", path.lstrip("/")))  # "" -> the site's own URL (home)
 
 
 def _template_location(exc: BaseException) -> str | None:
@@ -347,6 +355,7 @@ class _Builder:
         self.reused: set[str] = set()
         self.stage = "loading posts"
         self.current: Post | None = None
+        self.series: dict[str, Any] = {}  # post slug -> its SeriesNav (previous/next links)
 
     def _render(self, template: str, rel: str, page: _Page, *, written: list[str] | None = None, **context: Any) -> None:
         root = context.pop("root", None)
@@ -364,9 +373,11 @@ class _Builder:
         """Keys for every post; reuse the folders of unchanged ones. Returns the posts to render."""
         self.stage = "reusing unchanged posts"
         pending = []
+        self.series = series_navigation(posts, self.config)
         for post in posts:
             self.current = post
-            key = post_key(post, self.cache.env_hash)
+            # a new neighbour in its series changes this page's previous/next links
+            key = post_key(post, _sha(self.cache.env_hash, series_fingerprint(self.series.get(post.slug))))
             self.keys[post.slug] = key
             self.cache.current[post.slug] = {"key": key, "url_path": post.url_path, "html": ""}
             cached = self.cache.unchanged_html(post, key)
@@ -455,7 +466,9 @@ class _Builder:
             canonical=safe_url(post.canonical_url) or absolute_url(self.base_url, post.url_path),
             image=image or self._site_image(), image_alt=image_alt, noindex=post.status == "draft",
         )
-        self._render("post.html", rel, page, written=[], post=post, cover_src=cover_src)
+        self._render("post.html", rel, page, written=[], post=post, cover_src=cover_src, body=page_images(post.html),
+                     minutes=reading_minutes(post), series=self.series.get(post.slug),
+                     cover_size=cover_size(post.cover_image, [self.config.templates_dir, bundled_path("templates")]))
         return rel
 
     def devto_export(self, post: Post) -> Path:
@@ -501,14 +514,35 @@ class _Builder:
                 _Page(title=f"#{tag}", description=f"Posts tagged {tag} on {site.title}.", canonical=absolute_url(self.base_url, f"tags/{tag}/"), image=self._site_image()),
                 tag=tag, posts=tagged, tag_feed=any(p.status == "published" for p in tagged),  # feed.py writes tags/<tag>/feed.xml
             )
+        for name, group in series_index(posts, self.config).items():
+            nav = self.series[group[0].slug]
+            self._render("series.html", f"{nav.path}index.html",
+                         _Page(title=name, description=f"Every part of {name}, oldest first.", canonical=absolute_url(self.base_url, nav.path), image=self._site_image()),
+                         name=name, posts=group)
         base_path = urlparse(self.base_url).path or "/"
-        self._render("404.html", "404.html", _Page(title="Page not found", description=site.description, canonical=self.base_url, noindex=True), root=base_path)
+        self._render("404.html", "404.html", _Page(title="Page not found", description=site.description, canonical=self.base_url, noindex=True),
+                     root=base_path, inline_css=self.inline_css())
+
+    def inline_css(self) -> str:
+        """The theme's stylesheets as text, for the 404 page (served at any depth, under any mount)."""
+        sheets = []
+        for name in ("style.css", "highlight.css"):
+            for folder in (self.config.templates_dir / "static", bundled_path("templates") / "static"):
+                if (folder / name).is_file():
+                    sheets.append((folder / name).read_text(encoding="utf-8"))
+                    break
+            else:
+                if name == "highlight.css":
+                    sheets.append(highlight_css())
+        return "\n".join(sheets).replace("</", "<\\/")
 
     def sitemap(self, posts: list[Post]) -> None:
         self.stage = "writing sitemap and robots.txt"
         entries = [{"loc": self.base_url, "lastmod": posts[0].date.isoformat() if posts else ""}]
         entries += [{"loc": absolute_url(self.base_url, p), "lastmod": ""} for p in ("archive/", "tags/")]
         entries += [{"loc": absolute_url(self.base_url, f"tags/{t}/"), "lastmod": ""} for t in tag_index(posts)]
+        entries += [{"loc": absolute_url(self.base_url, self.series[group[0].slug].path), "lastmod": ""}
+                    for group in series_index(posts, self.config).values()]
         entries += [
             {"loc": absolute_url(self.base_url, p.url_path), "lastmod": p.date.isoformat()}
             for p in posts if p.status != "draft" and not p.canonical_url

@@ -26,6 +26,7 @@ import css_inline
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from publisher.common.dates import display_date
 from publisher.common.fsutil import atomic_write_bytes, atomic_write_text
 from publisher.common.sanitize import clean_html, safe_url, strip_control_chars
 from publisher.config import Config
@@ -94,7 +95,7 @@ def render_email_html(post: Post, config: Config, charts: dict[str, Path], *, ci
     page = template_env(config).get_template(TEMPLATE).render(
         language=config.site.language,
         title=post.title,
-        date=post.date.strftime("%d %B %Y"),
+        date=display_date(post.date),
         site_title=config.site.title,
         site_url=site_url(config),
         web_url=urljoin(site_url(config), f"newsletter/{post.slug}/"),
@@ -228,7 +229,7 @@ def markdown_to_text(markdown: str, base: str) -> str:
 
 def render_email_text(post: Post, config: Config) -> str:
     web = urljoin(site_url(config), f"newsletter/{post.slug}/")
-    head = f"{post.title}\n{post.date.strftime('%d %B %Y')}\n\nRead on the web: {web}"
+    head = f"{post.title}\n{display_date(post.date)}\n\nRead on the web: {web}"
     foot = f"You are receiving this because you subscribed to {config.site.title}."
     unsubscribe = _unsubscribe_url(config)
     if unsubscribe:

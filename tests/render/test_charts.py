@@ -63,4 +63,4 @@ def test_partial_week_keeps_specs_and_files_in_step(tmp_path):
     charts = render_weekly_charts(facts, tmp_path)
     assert [c.name for c in charts] == [s.name for s in chart_specs(facts)] == ["equity", "drawdown", "win-rate"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        f"{c.name}.{ext}" for c in charts for ext in ("svg", "png"))
+        f"{c.name}{variant}" for c in charts for variant in (".svg", ".png", "-narrow.svg"))
