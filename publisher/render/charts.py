@@ -231,7 +231,7 @@ def _draw_vault(ax: Any, facts: dict, narrow: bool) -> None:
     labels = [c["label"] for c in clusters][::-1]
     values = [-abs(F.num(c["loss"])) for c in clusters][::-1]
     bars = ax.barh(labels, values, color=LOSS_COLOR)
-    ax.bar_label(bars, labels=[F.money(-abs(F.num(c["loss"]))) for c in clusters][::-1], padding=4)
+    ax.bar_label(bars, labels=[F.money({**c["loss"], "value": -abs(F.num(c["loss"]))}) for c in clusters][::-1], padding=4)
     ax.set_xlabel(f"Realized loss, PnL ({facts['currency']})")
     low = min(values) if values else 0.0
     ax.set_xlim(low * (1.6 if narrow else 1.3) if low < 0 else -1, 0)
@@ -270,6 +270,13 @@ def _figure(kind: _Kind, spec: ChartSpec, facts: dict, narrow: bool) -> Figure:
     ax.set_title(spec.title, loc="left", fontsize=11, fontweight="bold")
     kind.draw(ax, facts, narrow)
     return fig
+
+
+def chart_figure(name: str, facts: dict, *, narrow: bool = False) -> Figure:
+    """One chart as a matplotlib Figure (what `render_weekly_charts` saves), for inspection."""
+    spec = next(s for s in chart_specs(facts) if s.name == name)
+    with matplotlib.rc_context(STYLE):
+        return _figure(next(k for k in KINDS if k.name == name), spec, facts, narrow)
 
 
 def narrow_name(name: str) -> str:

@@ -191,3 +191,23 @@ def test_publish_serve_cli_shows_drafts_and_rebuilds(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=10)
+
+
+def test_404_page_is_styled_and_its_links_work_under_the_sites_sub_path(tmp_path: Path) -> None:
+    """The site URL has a sub-path (/quant/): the preview serves it there too, so the 404 page's
+    absolute links (it is served at any depth) work in the preview as on the host."""
+    from site_project import make_project
+
+    from publisher.site.build import build_site
+
+    config = make_project(tmp_path / "proj", weekly=False, draft=False)
+    with DevServer(config, port=0, build=lambda out: build_site(preview_config(config, out)),
+                   poll_interval=0.05, echo=lambda _: None) as dev:
+        status, page = fetch(dev.url + "quant/no/such/page/")
+        assert status == 404 and "<h1>Page not found</h1>" in page
+        assert "<style>" in page and ".site-header" in page  # styled whatever the depth
+        links = re.findall(r'href="(/[^"]*)"', page)
+        assert "/quant/archive/" in links
+        for link in links:
+            assert fetch(dev.url.rstrip("/") + link)[0] == 200, link
+        assert fetch(dev.url + "quant/archive/")[0] == fetch(dev.url + "archive/")[0] == 200
