@@ -193,11 +193,13 @@ def _draw_drawdown(ax: Any, facts: dict, narrow: bool) -> None:
         style = book_style(k)
         curve = _curve(book, facts)
         times = [t for t, _ in curve]
-        depth = _drawdowns(curve)
+        depth = [-d for d in _drawdowns(curve)]  # positive, as the post and the fact sheet state drawdowns
         ax.fill_between(times, depth, 0, step="post", color=style.color, alpha=0.2, linewidth=0)
         ax.step(times, depth, where="post", color=style.color, linestyle=style.linestyle, linewidth=1.4,
                 label=_book_label(book))
-    ax.set_ylabel("Drawdown from peak (%)")  # 0 at a new high, negative below it
+    ax.set_ylabel("Drawdown below peak (%)")
+    ax.set_ylim(bottom=0)
+    ax.invert_yaxis()  # under water: deeper is lower, with the same positive figures as the text
     ax.axhline(0, color="#6b7280", linewidth=0.8)
     _time_axis(ax, facts, narrow)
     _legend(ax, len(books), narrow, loc="lower left")

@@ -136,3 +136,13 @@ def test_narrow_variant_keeps_text_legible_on_a_375_px_phone(tmp_path):
         wide = chart_figure(name, sample_facts())
         assert min(t.get_fontsize() for t in wide.findobj(matplotlib.text.Text) if t.get_text().strip()) * wide.dpi / 72 * column / (wide.get_figwidth() * wide.dpi) < 11
     assert sorted(p.name for p in render_weekly_charts(sample_facts(), tmp_path) if p) and (tmp_path / "vault-narrow.svg").is_file()
+
+
+def test_drawdown_axis_uses_the_posts_positive_figures_drawn_under_water():
+    from publisher.render.charts import chart_figure
+
+    ax = chart_figure("drawdown", sample_facts()).axes[0]
+    low, high = ax.get_ylim()
+    assert low > high == 0  # inverted: 0 at the top, deeper drawdowns lower
+    depths = [max(line.get_ydata()) for line in ax.get_lines() if line.get_label().startswith("book")]
+    assert [round(d, 2) for d in depths] == [0.26, 0.19]  # positive, as the post states drawdowns (peak 1000.90 -> 998.30)
