@@ -14,6 +14,7 @@ phones: shown at 375 px its text stays at least MIN_PHONE_TEXT_PX CSS px (the wi
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from zoneinfo import ZoneInfo
 import matplotlib
 from matplotlib.dates import AutoDateLocator, DateFormatter
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from publisher.common import figures as F
 
@@ -47,6 +49,7 @@ STYLE = {
     "grid.color": "#e5e7eb",
     "axes.axisbelow": True,
     "path.simplify": False,
+    "axes.unicode_minus": False,  # "-7.75", as the post and its tables write a loss
 }
 SVG_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
 PNG_METADATA = {"Software": None}
@@ -230,14 +233,16 @@ def _draw_win_rate(ax: Any, facts: dict, narrow: bool) -> None:
 def _draw_vault(ax: Any, facts: dict, narrow: bool) -> None:
     """Losses drawn as what they are: negative PnL, bars to the left of zero, labelled with the sign."""
     clusters = facts["vault"]["clusters"]
-    labels = [c["label"] for c in clusters][::-1]
+    labels = [textwrap.fill(c["label"], 14) if narrow else c["label"] for c in clusters][::-1]
     values = [-abs(F.num(c["loss"])) for c in clusters][::-1]
     bars = ax.barh(labels, values, color=LOSS_COLOR)
     ax.bar_label(bars, labels=[F.money({**c["loss"], "value": -abs(F.num(c["loss"]))}) for c in clusters][::-1], padding=4)
-    ax.set_xlabel(f"Realized loss, PnL ({facts['currency']})")
+    ax.set_xlabel(f"Realized PnL ({facts['currency']})")
     low = min(values) if values else 0.0
-    ax.set_xlim(low * (1.6 if narrow else 1.3) if low < 0 else -1, 0)
+    ax.set_xlim(low * (1.9 if narrow else 1.3) if low < 0 else -1, 0)
     ax.axvline(0, color="#6b7280", linewidth=0.8)
+    if narrow:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))  # room for each tick label at phone width
     ax.grid(axis="y", visible=False)
 
 
@@ -269,7 +274,10 @@ def _figure(kind: _Kind, spec: ChartSpec, facts: dict, narrow: bool) -> Figure:
     size = (NARROW_WIDTH_IN, NARROW_HEIGHT_IN) if narrow else (WIDTH_IN, HEIGHT_IN)
     fig = Figure(figsize=size, dpi=DPI, layout="constrained")
     ax = fig.add_subplot()
-    ax.set_title(spec.title, loc="left", fontsize=11, fontweight="bold")
+    if narrow:  # over the whole figure: a long title must not be cut where the axes start late
+        fig.suptitle(spec.title, x=0.02, ha="left", fontsize=11, fontweight="bold")
+    else:
+        ax.set_title(spec.title, loc="left", fontsize=11, fontweight="bold")
     kind.draw(ax, facts, narrow)
     return fig
 

@@ -115,7 +115,7 @@ def test_losses_are_drawn_and_labelled_as_losses():
     assert widths == [-4.75, -7.75]  # bars left of zero, as negative PnL
     labels = [t.get_text() for t in ax.texts]
     assert labels == ["-4.75 USDT", "-7.75 USDT"]
-    assert "loss" in ax.get_xlabel().lower()
+    assert ax.get_xlabel() == "Realized PnL (USDT)" and all(t.get_text().startswith("-") or t.get_text() == "0" for t in ax.get_xticklabels() if t.get_text())
     assert ax.get_xlim()[1] == 0
 
 
