@@ -51,6 +51,7 @@ _ESCAPE = re.compile(r"\\(.)")
 _CHART_IMAGE = re.compile(r"!\[(?:\\.|[^\]\\])*\]\((charts/[^)\s]+)\.svg[)\s]")
 _HARD_BACKSLASH = re.compile(r"(?<!\\)(?:\\\\)*\\$")  # an odd run of backslashes ends the line
 _IMAGE_ALT = re.compile(r"!\[((?:\\.|[^\]\\])*)\]\(")
+_AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.\-]{1,31}:[^<>\s]*)>")
 _HTML_TAG = re.compile(r"^<(/?)([A-Za-z][A-Za-z0-9-]*)")
 
 
@@ -140,7 +141,13 @@ def _alt_text(alt: str) -> str:
     return text if depth == 0 else text.replace("[", "(").replace("]", ")")
 
 
+def _defuse_autolink(match: re.Match[str]) -> str:
+    """`<javascript:...>`: Redcarpet would make it a link; written as literal text instead."""
+    return match.group(0) if safe_url(match.group(1)) else f"\\<{match.group(1)}\\>"
+
+
 def _fix_text(text: str) -> str:
+    text = _AUTOLINK.sub(_defuse_autolink, text)
     parts, last = [], 0
     for image in _IMAGE_ALT.finditer(text):
         parts.append(_fix_escapes(text[last : image.start()]))

@@ -68,6 +68,8 @@ HOSTILE_BODY = """Intro <span onclick="steal()">text</span> and <img src="x.png"
 <div style="color: red" onmouseover="steal()">block <a href="javascript:alert(1)">link</a></div>
 
 A [bad link](javascript:alert(1)) and ![bad image](data:image/svg+xml;base64,PHN2Zz4=) here.
+
+An autolink <javascript:alert(1)> next to a good one <https://ok.example/x>.
 """
 
 
@@ -151,7 +153,9 @@ def test_hostile_html_and_urls_are_sanitised_in_body_and_front_matter(tmp_path):
     assert "cover_image" not in meta and meta["canonical_url"] == "https://blog.example.com/posts/p/"
     html = render(body)
     lowered = export.lower() + html.lower()
-    for bad in ("<script", "onclick", "onerror", "onmouseover", "javascript:", "data:"):
+    for bad in ("<script", "onclick", "onerror", "onmouseover", "href=\"javascript:", "src=\"data:", "](javascript:", "](data:"):
         assert bad not in lowered, bad
+    assert "javascript:" not in html.lower().replace("&lt;javascript:alert(1)&gt;", "")  # shown as text, not a link
+    assert '<a href="https://ok.example/x">' in html
     assert re.search(r"<span>text</span>", html) and "block" in visible_text(html)
     assert 'src="https://blog.example.com/posts/p/x.png"' in html or 'src="x.png"' in html
