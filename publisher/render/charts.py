@@ -230,10 +230,16 @@ def _draw_win_rate(ax: Any, facts: dict, narrow: bool) -> None:
     _legend(ax, len(ids), narrow, loc="upper right", ncol=len(ids))
 
 
+def _narrow_label(label: str, width: int = 14, lines: int = 2) -> str:
+    """At most two short lines: a long root-cause label would squeeze a phone-width plot to nothing."""
+    text = label if len(label) <= width * lines else label[: width * lines - 1] + "…"
+    return textwrap.fill(text, width, max_lines=lines, placeholder="…")
+
+
 def _draw_vault(ax: Any, facts: dict, narrow: bool) -> None:
     """Losses drawn as what they are: negative PnL, bars to the left of zero, labelled with the sign."""
     clusters = facts["vault"]["clusters"]
-    labels = [textwrap.fill(c["label"], 14) if narrow else c["label"] for c in clusters][::-1]
+    labels = [_narrow_label(c["label"]) if narrow else c["label"] for c in clusters][::-1]
     values = [-abs(F.num(c["loss"])) for c in clusters][::-1]
     bars = ax.barh(labels, values, color=LOSS_COLOR)
     ax.bar_label(bars, labels=[F.money({**c["loss"], "value": -abs(F.num(c["loss"]))}) for c in clusters][::-1], padding=4)

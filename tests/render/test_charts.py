@@ -108,14 +108,20 @@ def test_every_book_is_drawn_and_told_apart_however_many(tmp_path):
 
 
 def test_losses_are_drawn_and_labelled_as_losses():
-    from publisher.render.charts import chart_figure
+    import matplotlib
 
-    ax = chart_figure("vault", sample_facts()).axes[0]
+    from publisher.render.charts import STYLE, chart_figure
+
+    with matplotlib.rc_context(STYLE):  # drawn and laid out as render_weekly_charts saves it
+        fig = chart_figure("vault", sample_facts())
+        fig.draw_without_rendering()
+        ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]  # formatted when read
+    ax = fig.axes[0]
     widths = [bar.get_width() for bar in ax.patches]
     assert widths == [-4.75, -7.75]  # bars left of zero, as negative PnL
     labels = [t.get_text() for t in ax.texts]
     assert labels == ["-4.75 USDT", "-7.75 USDT"]
-    assert ax.get_xlabel() == "Realized PnL (USDT)" and all(t.get_text().startswith("-") or t.get_text() == "0" for t in ax.get_xticklabels() if t.get_text())
+    assert ax.get_xlabel() == "Realized PnL (USDT)" and ticks[-1] == "0" and all(t.startswith("-") for t in ticks[:-1])
     assert ax.get_xlim()[1] == 0
 
 
