@@ -33,6 +33,9 @@ class SiteConfig:
     stack: list[str] = field(default_factory=list)
     closing: str = "Every number in this issue came from one computation over the trading book."
     posts_per_page: int = 10
+    subscribe_box: bool = True  # the "follow along" box under posts and on the home page
+    subscribe_text: str = "Get each weekly post-mortem in your feed reader or your inbox."
+    subscribe_url: str = ""  # the newsletter sign-up page (or a mailto:); empty: the box offers the feed only
 
 
 @dataclass

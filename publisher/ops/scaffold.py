@@ -29,6 +29,10 @@ stack = [
   "Paper trading bot writing to a SQLite book",
 ]
 closing = "Every number in this issue came from one computation over the trading book."
+# image = "static/cover.png"   # share image; the feed's channel image defaults to the site icon as PNG
+subscribe_box = true           # "follow along" box (RSS feed, and the newsletter when subscribe_url is set)
+subscribe_text = "Get each weekly post-mortem in your feed reader or your inbox."
+subscribe_url = ""             # newsletter sign-up page or mailto: address; empty: feed only
 
 [book]
 path = "{book}"               # the bot's SQLite book; opened read-only, never written

@@ -210,6 +210,12 @@ def _handler(dev: DevServer) -> type[SimpleHTTPRequestHandler]:
             if self._refuse_host():
                 return None
             path = urlsplit(self.path).path
+            # The site is also served under its URL's own sub-path (https://x.github.io/blog/ -> /blog/),
+            # where the 404 page's links point: it is served at any depth, so they are absolute.
+            mount = urlsplit(dev.config.site.url).path.rstrip("/")
+            if mount and (path == mount or path.startswith(mount + "/")):
+                self.path = self.path[len(mount):] or "/"
+                path = path[len(mount):] or "/"
             if path == RELOAD_PATH:
                 return self._send(200, str(dev.build_count).encode(), "text/plain; charset=utf-8")
             if path == RELOAD_SCRIPT_PATH:

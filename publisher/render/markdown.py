@@ -23,6 +23,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from publisher.common.bundled import bundled_path
+from publisher.common.dates import display_date, display_day_month
 from publisher.common.sanitize import clean_html, md_escape, safe_url
 
 if TYPE_CHECKING:
@@ -93,5 +94,6 @@ def template_env(config: Config) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(md_escape=md_escape, safe_url=safe_url, datefmt=_datefmt)
+    env.filters.update(md_escape=md_escape, safe_url=safe_url, datefmt=_datefmt, display_date=display_date,
+                       display_day_month=display_day_month)
     return env

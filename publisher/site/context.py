@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
@@ -41,7 +41,7 @@ def relative_root(path: str) -> str:
 
 def absolute_url(base: str, path: str) -> str:
     """`path` (site-relative or absolute) resolved against the site URL; "" for an unsafe scheme."""
-    return safe_url(urljoin(base.rstrip("/") + "/", path.lstrip("/"))) if path else ""
+    return safe_url(urljoin(base.rstrip("/") + "/", path.lstrip("/")))  # "" -> the site's own URL (home)
 
 
 @dataclass
@@ -59,6 +59,7 @@ class BuildContext:
     env: jinja2.Environment
     result: BuildResult
     reused: set[str] = field(default_factory=set)  # slugs whose folder came from the previous site
+    series: dict[str, Any] = field(default_factory=dict)  # post slug -> its SeriesNav (previous/next links)
 
     @classmethod
     def create(cls, config: Config, out: Path, include_drafts: bool, posts: list[Post], cache: BuildCache) -> BuildContext:

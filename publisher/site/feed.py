@@ -5,6 +5,11 @@ dev.to's shape: root namespaces `atom` and `dc` only; channel `title, descriptio
 atom:link rel=self, language`; per item `title, dc:creator, pubDate, link, guid, description,
 category*`; no `generator`, `docs` or `lastBuildDate` (which would also change every build).
 
+Images: the channel `<image>` is the configured feed/site image, else the site icon rendered to a
+144 px PNG (`static/feed-icon.png`, RSS's largest allowed width), so the default feed has dev.to's
+structure too. Chart images in item bodies are their PNGs with width and height: dev.to's importer
+and many readers drop SVG.
+
 Guids: an item's guid is the post's permanent link (site URL + its url_path, built from the slug,
 never from the title). Once a post is in a published feed its guid is recorded in
 `<root>/.publisher/guids.json` (key: the post file relative to `content/`), so a later change of
@@ -27,7 +32,9 @@ from publisher.common.fsutil import atomic_write_bytes, atomic_write_text
 from publisher.common.rules import FEED_FILE
 from publisher.common.sanitize import Attrs, rewrite_start_tags, strip_control_chars
 from publisher.config import Config
+from publisher.errors import ContentError
 from publisher.site.content import Post
+from publisher.site.theme import feed_images
 
 ATOM = "http://www.w3.org/2005/Atom"
 DC = "http://purl.org/dc/elements/1.1/"
@@ -35,6 +42,8 @@ RSS_OPEN = f'<rss version="2.0" xmlns:atom="{ATOM}" xmlns:dc="{DC}">'
 XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
 MAX_CATEGORIES = 4
 GUIDS_FILE = "guids.json"
+FEED_ICON = "static/feed-icon.png"  # site-relative; written when no [feed]/[site] image is configured
+FEED_ICON_PX = 144  # RSS 2.0: an image is at most 144 px wide
 
 
 @dataclass
@@ -183,9 +192,7 @@ def _render_feed(
     fg.description(_text(config.feed.description or config.site.description))
     fg.link(href=link, rel="alternate")
     fg.link(href=self_url, rel="self", type="application/rss+xml")
-    image = config.feed.image or config.site.image
-    if image:
-        fg.image(url=urljoin(site_url(config), image), title=_text(title), link=link)
+    fg.image(url=urljoin(site_url(config), channel_image(config)), title=_text(title), link=link)
     fg.language(config.site.language)
     for post in posts:
         url = post_url(post, config)
@@ -195,7 +202,7 @@ def _render_feed(
         entry.pubDate(post.date.astimezone(dt.UTC))
         entry.link(href=url)
         entry.guid(guid(post), permalink=True)
-        entry.description(_text(absolutize_html(post.html, url)))
+        entry.description(_text(absolutize_html(feed_images(post.html), url)))
         for tag in post.tags[:MAX_CATEGORIES]:
             entry.category(term=tag)
     return _reshape(fg.rss_str(pretty=False), link)
@@ -205,9 +212,52 @@ def _channel_title(config: Config) -> str:
     return config.feed.title or config.site.title
 
 
+def channel_image(config: Config) -> str:
+    """The channel image, site-relative or absolute: the configured one, else the generated icon."""
+    return config.feed.image or config.site.image or FEED_ICON
+
+
+def site_icon_png(config: Config, size: int = FEED_ICON_PX) -> bytes:
+    """The site icon as a square PNG: the site's own `static/favicon.png` if it has one, else its
+    `static/favicon.svg` (the theme's by default) rendered with resvg."""
+    from publisher.common.bundled import bundled_path
+
+    folders = [config.templates_dir / "static", bundled_path("templates") / "static"]
+    for folder in folders:
+        png, svg = folder / "favicon.png", folder / "favicon.svg"
+        if png.is_file():
+            return _square_png(png.read_bytes(), size)
+        if svg.is_file():
+            import resvg_py
+
+            try:
+                data = bytes(resvg_py.svg_to_bytes(svg_string=svg.read_text(encoding="utf-8"), width=size, height=size))
+            except (OSError, ValueError, UnicodeDecodeError) as exc:
+                raise ContentError(f"{svg}: cannot render the site icon ({exc}); fix the SVG or add a favicon.png beside it") from None
+            return _square_png(data, size)
+    raise ContentError("no site icon: add templates/static/favicon.svg or favicon.png, or set [feed] image")
+
+
+def _square_png(data: bytes, size: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        icon = image.convert("RGBA")
+        icon.thumbnail((size, size))
+        canvas = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+        canvas.paste(icon, ((size - icon.width) // 2, (size - icon.height) // 2))
+        out = io.BytesIO()
+        canvas.save(out, format="PNG", optimize=True)
+        return out.getvalue()
+
+
 def write_feeds(posts: list[Post], config: Config, site_dir: Path) -> FeedReport:
     """Write `feed.xml` and `tags/<tag>/feed.xml` under `site_dir`; record newly published guids."""
     site_dir = Path(site_dir)
+    if channel_image(config) == FEED_ICON:
+        atomic_write_bytes(site_dir / FEED_ICON, site_icon_png(config))
     base = site_url(config)
     recorded = load_guids(config)
     limit = config.feed.limit

@@ -28,9 +28,17 @@ from publisher.common.rules import FEED_FILE, devto_export_path, newsletter_rel
 from publisher.common.sanitize import safe_url
 from publisher.errors import BuildError, PublisherError, one_line
 from publisher.render.markdown import highlight_css, render_post_html
-from publisher.site.cache import post_key
+from publisher.site.cache import post_key, sha
 from publisher.site.content import Post
 from publisher.site.context import BuildContext, absolute_url, relative_root
+from publisher.site.theme import (
+    cover_size,
+    page_images,
+    reading_minutes,
+    series_fingerprint,
+    series_index,
+    series_navigation,
+)
 from publisher.site.writer import Page, Writer, reuse_tree, write_if_changed
 
 RenderedPost = tuple[str, str, Path | None]  # (HTML body, page path, dev.to export path or None)
@@ -159,9 +167,11 @@ class Posts:
         """Keys for every post; reuse the folders of unchanged ones. Returns the posts to render."""
         context = self.context
         cache, pending = context.cache, []
+        context.series = series_navigation(context.posts, context.config)
         for post in context.posts:
             with failing("reusing unchanged posts", post.source):
-                key = post_key(post, cache.env_hash)
+                # a new neighbour in its series changes this page's previous/next links
+                key = post_key(post, sha(cache.env_hash, series_fingerprint(context.series.get(post.slug))))
                 cache.current[post.slug] = {"key": key, "url_path": post.url_path, "html": ""}
                 cached = cache.unchanged_html(post, key)
                 if cached is not None and reuse_tree(context.config.site_dir / post.url_path, context.out / post.url_path):
@@ -219,7 +229,9 @@ class Posts:
             canonical=safe_url(post.canonical_url) or absolute_url(context.base_url, post.url_path),
             image=image or context.site_image(), image_alt=image_alt, noindex=post.status == "draft",
         )
-        self.writer.page("post.html", rel, page, record=False, post=post, cover_src=cover_src)
+        self.writer.page("post.html", rel, page, record=False, post=post, cover_src=cover_src, body=page_images(post.html),
+                         minutes=reading_minutes(post), series=context.series.get(post.slug),
+                         cover_size=cover_size(post.cover_image, [context.config.templates_dir, bundled_path("templates")]))
         return rel
 
 
@@ -263,8 +275,27 @@ class Listings:
                 Page(title=f"#{tag}", description=f"Posts tagged {tag} on {site.title}.", canonical=absolute_url(base, f"tags/{tag}/"), image=context.site_image()),
                 tag=tag, posts=tagged, tag_feed=any(p.status == "published" for p in tagged),  # Feeds writes tags/<tag>/FEED_FILE
             )
+        for name, group in series_index(posts, context.config).items():
+            nav = context.series[group[0].slug]
+            render("series.html", f"{nav.path}index.html",
+                   Page(title=name, description=f"Every part of {name}, oldest first.", canonical=absolute_url(base, nav.path), image=context.site_image()),
+                   name=name, posts=group)
         base_path = urlparse(base).path or "/"
-        render("404.html", "404.html", Page(title="Page not found", description=site.description, canonical=base, noindex=True), root=base_path)
+        render("404.html", "404.html", Page(title="Page not found", description=site.description, canonical=base, noindex=True),
+               root=base_path, inline_css=self.inline_css())
+
+    def inline_css(self) -> str:
+        """The theme's stylesheets as text, for the 404 page (served at any depth, under any mount)."""
+        sheets = []
+        for name in ("style.css", "highlight.css"):
+            for folder in (self.context.config.templates_dir / "static", bundled_path("templates") / "static"):
+                if (folder / name).is_file():
+                    sheets.append((folder / name).read_text(encoding="utf-8"))
+                    break
+            else:
+                if name == "highlight.css":
+                    sheets.append(highlight_css())
+        return "\n".join(sheets).replace("</", "<\\/")
 
 
 class Sitemap:
@@ -279,6 +310,8 @@ class Sitemap:
         entries = [{"loc": base, "lastmod": posts[0].date.isoformat() if posts else ""}]
         entries += [{"loc": absolute_url(base, p), "lastmod": ""} for p in ("archive/", "tags/")]
         entries += [{"loc": absolute_url(base, f"tags/{t}/"), "lastmod": ""} for t in tag_index(posts)]
+        entries += [{"loc": absolute_url(base, self.context.series[group[0].slug].path), "lastmod": ""}
+                    for group in series_index(posts, self.context.config).values()]
         entries += [
             {"loc": absolute_url(base, p.url_path), "lastmod": p.date.isoformat()}
             for p in posts if p.status != "draft" and not p.canonical_url

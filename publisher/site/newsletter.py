@@ -42,6 +42,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from publisher.common import figures
+from publisher.common.dates import display_date
 from publisher.common.fsutil import atomic_write_bytes, atomic_write_text
 from publisher.common.rules import newsletter_rel
 from publisher.common.sanitize import Attrs, clean_html, rewrite_start_tags, safe_url, strip_control_chars
@@ -236,7 +237,7 @@ def render_email_html(post: Post, config: Config, charts: dict[str, Path], *, ci
     page = template_env(config).get_template(TEMPLATE).render(
         language=config.site.language,
         title=post.title,
-        date=post.date.strftime("%d %B %Y"),
+        date=display_date(post.date),
         preheader=preheader(post, facts),
         site_title=config.site.title,
         site_url=site_url(config),
@@ -373,7 +374,7 @@ def markdown_to_text(markdown: str, base: str) -> str:
 
 def render_email_text(post: Post, config: Config, unsubscribe_url: str = "") -> str:
     web = urljoin(site_url(config), newsletter_rel(post.slug))
-    head = f"{post.title}\n{post.date.strftime('%d %B %Y')}\n\nRead on the web: {web}"
+    head = f"{post.title}\n{display_date(post.date)}\n\nRead on the web: {web}"
     foot = f"You are receiving this because you subscribed to {config.site.title}."
     if unsubscribe_url:
         foot += f"\nUnsubscribe: {unsubscribe_url}"

@@ -268,3 +268,23 @@ def test_ctrl_c_during_the_first_build_stops_the_command(tmp_path: Path) -> None
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0 and "stopped" in proc.stdout.read()
+
+
+def test_404_page_is_styled_and_its_links_work_under_the_sites_sub_path(tmp_path: Path) -> None:
+    """The site URL has a sub-path (/quant/): the preview serves it there too, so the 404 page's
+    absolute links (it is served at any depth) work in the preview as on the host."""
+    from site_project import make_project
+
+    from publisher.site.build import build_site
+
+    config = make_project(tmp_path / "proj", weekly=False, draft=False)
+    with DevServer(config, port=0, build=lambda out: build_site(preview_config(config, out)),
+                   poll_interval=0.05, echo=lambda _: None) as dev:
+        status, page = fetch(dev.url + "quant/no/such/page/")
+        assert status == 404 and "<h1>Page not found</h1>" in page
+        assert "<style>" in page and ".site-header" in page  # styled whatever the depth
+        links = re.findall(r'href="(/[^"]*)"', page)
+        assert "/quant/archive/" in links
+        for link in links:
+            assert fetch(dev.url.rstrip("/") + link)[0] == 200, link
+        assert fetch(dev.url + "quant/archive/")[0] == fetch(dev.url + "archive/")[0] == 200

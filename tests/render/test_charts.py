@@ -63,4 +63,92 @@ def test_partial_week_keeps_specs_and_files_in_step(tmp_path):
     charts = render_weekly_charts(facts, tmp_path)
     assert [c.name for c in charts] == [s.name for s in chart_specs(facts)] == ["equity", "drawdown", "win-rate"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        f"{c.name}.{ext}" for c in charts for ext in ("svg", "png"))
+        f"{c.name}{variant}" for c in charts for variant in (".svg", ".png", "-narrow.svg"))
+
+
+def many_books(count: int) -> dict:
+    """The sample week with `count` books (copies of the two sample books under new ids and names)."""
+    import copy
+
+    facts = sample_facts()
+    books = []
+    for n in range(count):
+        book = copy.deepcopy(facts["books"][n % 2])
+        book["id"], book["name"] = n + 1, f"bot-{n + 1}"
+        for point in book["equity_curve"][1:]:
+            point["equity"] += n  # distinct curves
+        books.append(book)
+    facts["books"] = books
+    facts["comparison"]["book_ids"] = [b["id"] for b in books]
+    for row in facts["comparison"]["rows"]:
+        cells = list(row["books"].values())
+        row["books"] = {str(b["id"]): copy.deepcopy(cells[n % 2]) for n, b in enumerate(books)}
+    return facts
+
+
+OKABE_ITO = {"#0072b2", "#e69f00", "#009e73", "#cc79a7", "#d55e00", "#56b4e9", "#000000", "#f0e442"}
+
+
+def test_every_book_is_drawn_and_told_apart_however_many(tmp_path):
+    from matplotlib.colors import to_hex
+
+    from publisher.render.charts import chart_figure
+
+    facts = many_books(11)
+    for name in ("equity", "drawdown", "win-rate"):
+        ax = chart_figure(name, facts).axes[0]
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert labels == [f"book {n} (bot-{n})" for n in range(1, 12)], name
+        handles = ax.get_legend().legend_handles
+        looks = {(to_hex(h.get_facecolor() if name == "win-rate" else h.get_color()),
+                  h.get_hatch() if name == "win-rate" else h.get_linestyle()) for h in handles}
+        assert len(looks) == 11, name  # no two books look alike
+        assert {colour for colour, _ in looks} <= OKABE_ITO, name
+    assert len(render_weekly_charts(facts, tmp_path)) == 4
+
+
+def test_losses_are_drawn_and_labelled_as_losses():
+    import matplotlib
+
+    from publisher.render.charts import STYLE, chart_figure
+
+    with matplotlib.rc_context(STYLE):  # drawn and laid out as render_weekly_charts saves it
+        fig = chart_figure("vault", sample_facts())
+        fig.draw_without_rendering()
+        ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]  # formatted when read
+    ax = fig.axes[0]
+    widths = [bar.get_width() for bar in ax.patches]
+    assert widths == [-4.75, -7.75]  # bars left of zero, as negative PnL
+    labels = [t.get_text() for t in ax.texts]
+    assert labels == ["-4.75 USDT", "-7.75 USDT"]
+    assert ax.get_xlabel() == "Realized PnL (USDT)" and ticks[-1] == "0" and all(t.startswith("-") for t in ticks[:-1])
+    assert ax.get_xlim()[1] == 0
+
+
+def test_narrow_variant_keeps_text_legible_on_a_375_px_phone(tmp_path):
+    """At 375 px the theme's column is ~339 px wide (16 px root font, 1.1rem side padding): the
+    narrow chart's smallest text, scaled to that width, stays at least 11 CSS px."""
+    import matplotlib.text
+
+    from publisher.render.charts import chart_figure
+
+    column = 375 - 2 * 1.1 * 16
+    for name in ("equity", "drawdown", "win-rate", "vault"):
+        fig = chart_figure(name, sample_facts(), narrow=True)
+        width_px = fig.get_figwidth() * fig.dpi
+        sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_text().strip() and t.get_visible()]
+        smallest_css_px = min(sizes) * fig.dpi / 72 * min(1.0, column / width_px)
+        assert smallest_css_px >= 11, (name, smallest_css_px)
+        wide = chart_figure(name, sample_facts())
+        assert min(t.get_fontsize() for t in wide.findobj(matplotlib.text.Text) if t.get_text().strip()) * wide.dpi / 72 * column / (wide.get_figwidth() * wide.dpi) < 11
+    assert sorted(p.name for p in render_weekly_charts(sample_facts(), tmp_path) if p) and (tmp_path / "vault-narrow.svg").is_file()
+
+
+def test_drawdown_axis_uses_the_posts_positive_figures_drawn_under_water():
+    from publisher.render.charts import chart_figure
+
+    ax = chart_figure("drawdown", sample_facts()).axes[0]
+    low, high = ax.get_ylim()
+    assert low > high == 0  # inverted: 0 at the top, deeper drawdowns lower
+    depths = [max(line.get_ydata()) for line in ax.get_lines() if line.get_label().startswith("book")]
+    assert [round(d, 2) for d in depths] == [0.26, 0.19]  # positive, as the post states drawdowns (peak 1000.90 -> 998.30)

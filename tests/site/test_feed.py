@@ -89,6 +89,50 @@ def test_structure_is_devtos(tmp_path):
     assert {k: ours[k] for k in EXPECTED} == EXPECTED
 
 
+@pytest.fixture(scope="module")
+def scaffolded_feed(tmp_path_factory) -> tuple[Path, bytes]:
+    """`publish init` with nothing configured, one weekly and one hand-written post, `publish build`."""
+    from click.testing import CliRunner
+    from site_project import write_post, write_weekly
+
+    from publisher.cli import main
+    from publisher.config import load_config
+    from publisher.site.build import build_site
+
+    root = tmp_path_factory.mktemp("scaffold") / "blog"
+    result = CliRunner().invoke(main, ["init", str(root)])
+    assert result.exit_code == 0, result.output
+    config = load_config(root, environ={})
+    write_weekly(root, config)
+    write_post(root, "posts/notes.md", "Notes", "2026-04-18T10:00:00Z")
+    build_site(config)
+    return config.site_dir, (config.site_dir / "feed.xml").read_bytes()
+
+
+def test_scaffolded_default_feed_has_devtos_structure_with_a_generated_png_icon(scaffolded_feed):
+    from PIL import Image
+
+    site, xml = scaffolded_feed
+    assert {k: structure(xml)[k] for k in EXPECTED} == EXPECTED
+    channel = etree.fromstring(xml).find("channel")
+    url = channel.findtext("image/url")
+    assert url == "https://example.github.io/my-quant-log/static/feed-icon.png"
+    with Image.open(site / "static" / "feed-icon.png") as icon:
+        assert icon.format == "PNG" and icon.size == (144, 144)
+        colours = icon.convert("RGB").getcolors(maxcolors=100_000) or []
+        assert len(colours) > 2  # the icon drawn, not a blank square
+    body = feedparser.parse(xml).entries[0].description
+    assert "charts/equity.png" in body and ".svg" not in body
+
+
+@pytest.mark.parametrize("reference", REFERENCES, ids=lambda p: p.name)
+def test_scaffolded_default_feed_matches_devto_reference(scaffolded_feed, reference):
+    ours, theirs = structure(scaffolded_feed[1]), structure(reference.read_bytes())
+    for key in ("root", "root_open", "channel", "image", "self", "guid_attrs", "declaration"):
+        assert ours[key] == theirs[key], key
+    assert ours["items"] <= theirs["items"]
+
+
 @pytest.mark.parametrize("reference", REFERENCES, ids=lambda p: p.name)
 def test_structure_matches_devto_reference(tmp_path, reference):
     _, xml = build(make_site(tmp_path, POSTS))
@@ -120,7 +164,9 @@ def test_drafts_never_appear_in_any_feed(tmp_path):
 def test_item_bodies_are_full_html_with_absolute_urls(tmp_path):
     _, xml = build(make_site(tmp_path, POSTS))
     body = feedparser.parse(xml).entries[0].description
-    assert 'src="https://blog.example.com/weekly/weekly-2026-w16/charts/equity.svg"' in body
+    chart = re.search(r'<img [^>]*src="https://blog.example.com/weekly/weekly-2026-w16/charts/equity.png"[^>]*>', body)
+    assert chart and 'width="800"' in chart.group(0) and 'height="360"' in chart.group(0)  # PNG, sized: readers drop SVG
+    assert ".svg" not in body
     assert 'href="https://blog.example.com/weekly/2026-w15/"' in body
     assert 'href="https://blog.example.com/weekly/weekly-2026-w16/#figures"' in body
     assert not re.findall(r'(?:href|src)="(?!https://)', body)
@@ -200,4 +246,4 @@ def test_weekly_with_hostile_headline_in_the_feed(tmp_path):
     body = parsed.entries[0].description
     assert "<script" not in body and b"<script" not in xml
     assert htmllib.escape(HOSTILE_TITLE, quote=False) in body
-    assert 'src="https://blog.example.com/weekly/weekly-2026-w16/charts/vault.svg"' in body
+    assert 'src="https://blog.example.com/weekly/weekly-2026-w16/charts/vault.png"' in body
