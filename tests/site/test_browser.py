@@ -203,10 +203,7 @@ def test_pages_load_completely_with_charts_and_no_console_errors(served, wide):
     assert any("/charts/" in path and code == 200 for path, code in requests)
 
 
-@pytest.mark.parametrize("name", [n for n in PAGES if n != "newsletter"] + [
-    pytest.param("newsletter", marks=pytest.mark.xfail(
-        strict=True, reason="the newsletter's fixed 600 px layout: the fluid one is issue 11 item 3, on another branch")),
-])
+@pytest.mark.parametrize("name", list(PAGES))
 def test_no_horizontal_overflow_on_a_375_px_phone(phone, name):
     results, _ = phone
     found = results[PAGES[name]]
