@@ -9,7 +9,7 @@ to the schema without a type here fails that test and names the key.
 
 # No `from __future__ import annotations` here: Python 3.11's TypedDict sees NotRequired[...] only
 # in evaluated annotations, and the contract test reads the required keys at run time.
-from typing import Literal, NotRequired, TypedDict
+from typing import Literal, NotRequired, TypedDict, TypeGuard
 
 
 class Money(TypedDict):
@@ -416,6 +416,11 @@ class BiggestChangeFinding(Finding):
     previous_week: Money | Count | PerTrade
     recent_average: Money | Trades | PerTrade
     change_vs_average: Percent
+
+
+def is_control_test(finding: Finding) -> TypeGuard[ControlTestFinding]:
+    """Narrows a finding to the control test's record, which carries its paired tests."""
+    return finding.get("kind") == "control_test"
 
 
 class Facts(TypedDict):
