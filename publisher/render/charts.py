@@ -198,19 +198,19 @@ def _draw_vault(ax: Any, facts: Facts) -> None:
     ax.grid(axis="y", visible=False)
 
 
-def _weekly_books(facts: dict) -> list[dict]:
+def _weekly_books(facts: Facts) -> list[Book]:
     """Books with a weekly series (fact sheets from before the series existed have none)."""
     return [b for b in facts["books"] if len(b.get("weekly") or []) > 1]
 
 
-def _weekly_alt(facts: dict) -> str:
+def _weekly_alt(facts: Facts) -> str:
     parts = [f"{_book_label(b)}: " + ", ".join(f"{w['week'][-3:]} {F.money(w['realized_pnl'])}" for w in b["weekly"])
              for b in _weekly_books(facts)]
     weeks = len(_weekly_books(facts)[0]["weekly"])
     return f"Weekly realized PnL, the last {weeks} weeks to {facts['week']['iso']}: " + "; ".join(parts) + "."
 
 
-def _draw_weekly(ax: Any, facts: dict) -> None:
+def _draw_weekly(ax: Any, facts: Facts) -> None:
     books = _weekly_books(facts)
     labels = [w["week"][-3:] for w in books[0]["weekly"]]
     width = 0.8 / len(books)
