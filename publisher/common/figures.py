@@ -10,7 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from publisher.facts.contract import Facts, Headline
 
 NA = "n/a"
 
@@ -80,7 +83,8 @@ def figures_hash(facts: Mapping[str, object]) -> str:
     return hashlib.sha256(json.dumps(shown, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-def headline_block(facts: dict[str, Any]) -> dict[str, Any]:
+def headline_block(facts: Facts) -> Headline:
     """The book block the headline reports (`facts.headline`: the standard book when the other is
-    its inverted mirror); a fact sheet from before the headline existed reports all books."""
-    return facts.get("headline") or facts["all_books"]
+    its inverted mirror); a fact sheet from before the headline existed reports all books (a block
+    without `book_ids` and `basis`: read those with `.get`)."""
+    return facts.get("headline") or cast("Headline", facts["all_books"])

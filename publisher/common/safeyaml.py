@@ -36,7 +36,7 @@ class SafeLoader(_BaseLoader):  # type: ignore[misc,valid-type]
     """The safe loader, with impossible dates reported as such instead of escaping as ValueError."""
 
 
-def _timestamp(loader: yaml.constructor.SafeConstructor, node: yaml.Node) -> dt.date:
+def _timestamp(loader: SafeLoader, node: yaml.ScalarNode) -> dt.date:
     try:
         return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
     except (ValueError, OverflowError) as exc:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from publisher.common import figures
 from publisher.config import LLMConfig, SiteConfig
 from publisher.errors import DraftError
+from publisher.facts.contract import is_control_test
 
 if TYPE_CHECKING:
     from publisher.facts.contract import Facts, News, Vault, WeekStats
@@ -103,11 +104,11 @@ def _join(parts: list[str]) -> str:
 
 def _week_section(facts: Facts, cur: str) -> Section:
     head = figures.headline_block(facts)
-    week = head.get("week") or {}
-    before = head.get("previous_week") or {}
-    change = head.get("change") or {}
+    week = head["week"]
+    before = head.get("previous_week")
+    change = head.get("change")
     lines = _lines(
-        ("Dates", (facts.get("week") or {}).get("label")),
+        ("Dates", facts["week"].get("label")),
         ("Headline books", f"{head.get('name')} ({head.get('basis')})" if head.get("basis") else None),
         ("Round-trips", count(week.get("round_trips"))),
         ("Win rate", pct(week.get("win_rate"))),
@@ -117,9 +118,9 @@ def _week_section(facts: Facts, cur: str) -> Section:
         ("R:R ratio", ratio(week.get("rr_ratio"))),
         ("Profit factor", ratio(week.get("profit_factor"))),
         ("Fees", money(week.get("fees"), cur, signed=False)),
-        ("Previous week realized PnL", money(before.get("realized_pnl"), cur)),
-        ("Change in realized PnL against the previous week", money(change.get("realized_pnl"), cur)),
-        ("Previous week win rate", pct(before.get("win_rate"))),
+        ("Previous week realized PnL", money(before["realized_pnl"] if before else None, cur)),
+        ("Change in realized PnL against the previous week", money(change["realized_pnl"] if change else None, cur)),
+        ("Previous week win rate", pct(before["win_rate"] if before else None)),
     )
     for book in facts["books"]:
         bw = book["week"]
@@ -132,7 +133,7 @@ def _week_section(facts: Facts, cur: str) -> Section:
     for label, sym in (("Best symbol", week["best_symbol"]), ("Worst symbol", week["worst_symbol"])):
         if sym:
             lines += _lines((label, f"{sym.get('symbol')} ({money(sym.get('pnl'), cur)})"))
-    control = next((f for f in facts.get("findings") or [] if f.get("kind") == "control_test"), None)
+    control = next((f for f in facts.get("findings") or [] if is_control_test(f)), None)
     if control:
         lines.append(f"Control test: {control.get('text')}")
     lines += [f"Warning: {w}" for w in facts.get("warnings") or []]
@@ -144,7 +145,7 @@ def _week_section(facts: Facts, cur: str) -> Section:
         fallback = "No round-trip closed this week, so there is no new win rate or PnL to read."
     else:
         parts = []
-        now, then = _value(week.get("realized_pnl")), _value(before.get("realized_pnl"))
+        now, then = _value(week.get("realized_pnl")), _value(before["realized_pnl"] if before else None)
         if now is not None and then is not None:
             if (then < 0) != (now < 0):
                 move = "turned from a loss to a profit" if now >= 0 else "turned from a profit to a loss"
@@ -155,7 +156,7 @@ def _week_section(facts: Facts, cur: str) -> Section:
             parts.append(f"Against the previous week, the {move}." if move.startswith(("loss", "profit"))
                          else f"Against the previous week, realized PnL {move}.")
         if control:
-            verdict = (control.get("week") or {}).get("verdict")
+            verdict = control["week"]["verdict"]
             parts.append("Against the inverted mirror, the same signals on the other side, the edge is "
                          + ("too thin a sample to judge this week." if verdict == "too few trades" else
                             "real this week." if verdict == "standard ahead" else

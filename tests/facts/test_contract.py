@@ -30,7 +30,8 @@ def resolve(node: dict[str, Any]) -> dict[str, Any]:
             props = dict(merged.get("properties", {}))
             for key, value in part.get("properties", {}).items():  # {"unit": {"const": "%"}} narrows, not replaces
                 props[key] = {**props.get(key, {}), **value}
-            merged = {**merged, **part, "properties": props}
+            required = [*merged.get("required", []), *(k for k in part.get("required", []) if k not in merged.get("required", []))]
+            merged = {**merged, **part, "properties": props, "required": required}  # allOf: every part's keys are required
         return merged
     return node
 
@@ -109,13 +110,16 @@ def test_the_check_finds_a_key_missing_from_the_contract(monkeypatch: pytest.Mon
 
 
 def test_the_check_finds_a_wrong_value_type() -> None:
-    class Week(typing.TypedDict):
-        iso: str
-        iso_year: str  # the schema says integer
-        week: int
-        start: str
-        end: str
-        timezone: str
+    # Functional form (noqa UP013): with string annotations, Python 3.11 misses NotRequired.
+    Week = typing.TypedDict("Week", {  # noqa: UP013
+        "iso": str,
+        "iso_year": str,  # the schema says integer
+        "week": int,
+        "start": str,
+        "end": str,
+        "timezone": str,
+        "label": NotRequired[str],
+    })
 
     assert mismatches(SCHEMA["properties"]["week"], Week, "facts.week") == [
         "facts.week.iso_year: schema type ['integer'], contract <class 'str'>"]
