@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -198,14 +199,14 @@ def _draft_warnings(record: dict) -> list[str]:
     ]
 
 
-def unsupported_claims(post_path: Path, text: str, facts: dict, config: Config) -> list:
+def unsupported_claims(post_path: Path, text: str, facts: Mapping[str, Any], config: Config) -> list:
     """The post's claims that its fact sheet does not support (`publish check`), accepted ones excepted."""
     from publisher.drafting.check import check_text
 
-    return check_text(post_path, text, facts, config)
+    return check_text(post_path, text, dict(facts), config)
 
 
-def gate_claims(post_path: Path, text: str, facts: dict, config: Config, accept: bool) -> str:
+def gate_claims(post_path: Path, text: str, facts: Mapping[str, Any], config: Config, accept: bool) -> str:
     """Refuse to publish unsupported claims (ClaimsError), or with `accept` record them in the
     front matter (`accepted_claims:`) and return the text to publish."""
     from publisher.drafting.check import ClaimsError, record_accepted

@@ -85,8 +85,9 @@ def renamed_copy(source: Path, cache_dir: Path) -> Path:
     if lib is None:
         raise OSError(f"lief could not read {source}")
     for symbol in lib.dynamic_symbols:
-        if symbol.name.startswith(PREFIX):
-            symbol.name = symbol.name[len(PREFIX):]
+        name = str(symbol.name)
+        if name.startswith(PREFIX):
+            symbol.name = name[len(PREFIX):]
     cache_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".libopenblas-", suffix=".so", dir=cache_dir)
     os.close(fd)

@@ -133,9 +133,10 @@ def drop_vacuous(text: str, section: Section) -> tuple[str, list[str]]:
 
     if not (section.facts or section.anchors):
         return text, []
-    paragraphs, dropped = [], []
+    paragraphs: list[str] = []
+    dropped: list[str] = []
     for block in re.split(r"\n\s*\n", text.strip()):
-        kept = []
+        kept: list[str] = []
         for sentence in split_sentences(block.replace("\n", " ")):
             (dropped if is_vacuous(sentence, section) else kept).append(sentence)
         if kept:

@@ -42,7 +42,7 @@ COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#00
 LINESTYLES = ("-", "--", ":", "-.")
 HATCHES = ("", "//", "..", "xx")
 LOSS_COLOR = "#D55E00"  # vermillion: a loss, in the same palette
-STYLE = {
+STYLE: dict[Any, Any] = {  # matplotlib rcParams
     "font.family": "DejaVu Sans",
     "font.size": 10,
     "svg.hashsalt": "publisher",
