@@ -23,7 +23,7 @@ from publisher.site.feed import post_url, site_url
 try:  # libyaml's emitter: ~10x faster than PyYAML's pure-Python one, which matters for 1,000 posts
     from yaml import CSafeDumper as _FastDumper
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    _FastDumper = yaml.SafeDumper  # type: ignore[misc]
+    _FastDumper = yaml.SafeDumper  # type: ignore[misc,assignment]
 
 # libyaml escapes these ("\U0001F680", "\N") where the pure-Python emitter writes them as is.
 _LIBYAML_ESCAPES = re.compile("[\x85\U00010000-\U0010ffff]")
