@@ -760,7 +760,8 @@ def _word_claims(text: str, lo_hi: tuple[int, int], mentions: str, index: FactIn
             if split is not None:
                 wholes, parts = split
                 if not any(w.value and abs(p.value / w.value - target) <= Decimal("0.04")
-                           for w in wholes for p in parts if w is not p):
+                           for w in wholes for p in parts
+                           if w is not p and w.path.rsplit(".", 1)[0] == p.path.rsplit(".", 1)[0]):
                     yield (f"'{text[m.start():m.end()]}' does not match the facts it is said of "
                            f"({_describe(parts)} of {_describe(wholes)})")
                 continue
