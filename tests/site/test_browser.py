@@ -14,8 +14,6 @@ import functools
 import http.server
 import json
 import re
-import shutil
-import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,13 +22,13 @@ from urllib.parse import urlsplit
 import matplotlib.text
 import pytest
 from facts_sample import sample_facts
+from headless import CHROMIUM, chromium
 from PIL import Image
 from site_project import make_project
 
 from publisher.render.charts import chart_figure
 from publisher.site.build import build_site
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (apt-get install -y chromium)")
 
 OUTPUT = Path(__file__).resolve().parents[1] / "output" / "browser"
@@ -142,17 +140,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list
     finally:
         server.shutdown()
         server.server_close()
-
-
-def chromium(url: str, workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    assert CHROMIUM is not None
-    command = [
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={workdir / 'profile'}", "--enable-logging=stderr", "--v=0", "--hide-scrollbars",
-        *args, url,
-    ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False, cwd=workdir)
 
 
 def console_lines(stderr: str) -> list[str]:

@@ -15,18 +15,17 @@ import http.server
 import json
 import re
 import shutil
-import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from headless import CHROMIUM, chromium
 from PIL import Image
 
 from publisher.cli import main
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (apt-get install -y chromium)")
 WIDTHS = (320, 375, 600)
 
@@ -62,17 +61,6 @@ for (const page of pages) for (const width of widths) {
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - silence stderr
         pass
-
-
-def chromium(url: str, workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    assert CHROMIUM is not None
-    command = [
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={workdir / 'profile'}", "--enable-logging=stderr", "--v=0", "--hide-scrollbars",
-        *args, url,
-    ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False, cwd=workdir)
 
 
 def as_a_client_shows_it(eml: Path) -> str:
