@@ -110,8 +110,9 @@ def test_weekly_renders_without_visible_backslashes_and_with_its_figures(tmp_pat
     alts = [img.get("alt") for img in root.iter("img")]
     assert len(alts) == 4 and all("\\" not in alt for alt in alts)
     assert "book 1 (standard) from 1000.00 USDT to 998.45 USDT (-0.15%)" in alts[0]
-    assert "Win rate: 50.0% (95% interval 19.3% to 68.0%)" in text
-    assert "Realized PnL: -0.70 USDT" in text
+    # the headline is book 1, the standard book (sample_facts: 5 wins of 12); book 2 is its inverted mirror
+    assert "Win rate: 41.7% (95% interval 19.3% to 68.0%)" in text
+    assert "Realized PnL: -1.55 USDT" in text
     assert "(< 30)" in text  # the small-sample warning, escaped for CommonMark, reads right here too
     assert HOSTILE_TITLE.replace("\u2068", "").replace("\u2069", "") in text.replace("\u2068", "").replace("\u2069", "")
     assert "<script" not in html and "{%" not in body
