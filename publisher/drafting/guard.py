@@ -885,12 +885,13 @@ def _check_dates(text: str, index: FactIndex) -> str | None:
     known_years = {d.year for d in index.dates} | {lo.year, hi.year}
     for rx in _DATE_RES:
         for m in rx.finditer(text):
+            g = m.groupdict()
             try:
-                month = _MONTHS[m["mon"][:3].lower()] if "mon" in m.groupdict() and m["mon"] else int(m["mnum"])
-            except (KeyError, IndexError, ValueError):
+                month = _MONTHS[g["mon"][:3].lower()] if g.get("mon") else int(g["mnum"])
+            except (KeyError, TypeError, ValueError):
                 continue
-            years = [int(m["year"])] if m["year"] else sorted(known_years)
-            for day_text in filter(None, (m["d1"], m["d2"])):
+            years = [int(g["year"])] if g.get("year") else sorted(known_years)
+            for day_text in filter(None, (g.get("d1"), g.get("d2"))):
                 ok = False
                 for year in years:
                     try:
