@@ -98,6 +98,9 @@ _MASK_RES = [
     re.compile(r"\b(?:book|Book|BOOK)\s+#?\d+\b"),  # a book's id is a name
     re.compile(r"#\d+"),  # a rank inside a title ("#722"), checked with the title's text
 ]
+_ZERO_IDIOM_RE = re.compile(  # "not distinguishable from zero": a test's verdict, not a count
+    r"(?:" + "|".join(f"(?<={w} from)" for w in ("distinguishable", "distinguished", "apart", "different", "differs"))
+    + r") zero\b", re.I)
 _ISO_WEEK_RE = re.compile(r"\b\d{4}-?W\d{1,2}\b")
 _DURATION_RE = re.compile(r"(?<![\w.])(?P<n>\d+)-(?:week|day|month|hour|minute|trade|symbol)s?\b", re.IGNORECASE)
 
@@ -146,7 +149,7 @@ def _cardinal(text: str) -> Decimal | None:
 
 
 def _masked(text: str) -> str:
-    for rx in (*_MASK_RES, _ISO_WEEK_RE, _DURATION_RE, *_DATE_RES):
+    for rx in (*_MASK_RES, _ZERO_IDIOM_RE, _ISO_WEEK_RE, _DURATION_RE, *_DATE_RES):
         text = rx.sub(lambda m: " " * len(m.group(0)), text)
     return text
 
@@ -231,6 +234,11 @@ _PHRASES = [
     (re.compile(r"\bR\s*:\s*R\b|\brisk[- ]reward\b", re.I), " rr "),
     (re.compile(r"post[- ]?mortems?", re.I), " postmortem "),
     (re.compile(r"\bper[- ]trade\b", re.I), " trade "),
+    # the week before ("previous_week" in the facts): "week" alone would name this week's figures
+    (re.compile(r"\b(?:previous|last|prior|preceding)[ _-]+week\b|\bweek[ _-]+before\b", re.I), " previous "),
+    # an average over recent weeks ("recent_average", "4-week average"): not this week's figure
+    (re.compile(r"\b(?:recent|(?:\d+|two|three|four|five|six|eight)[ -]+weeks?)[ _-]+(?:average|avg|mean)\b", re.I),
+     " recent avg "),
     (re.compile(r"\b(?:in total|in all|all told|overall)\b", re.I), " "),  # idioms, not labels
 ]
 _WORD_TOKEN_RE = re.compile(r"[A-Za-z][A-Za-z0-9']*|[()\[\];:,.!?]|\d+(?:[.,]\d+)*%?")
@@ -285,8 +293,10 @@ def _unit_kind(unit: Any) -> str:
         return "percent"
     if unit == "x":
         return "multiplier"
-    if unit == "count":
+    if unit in ("count", "trades", "weeks", "days"):
         return "count"
+    if unit in ("pp", "p"):  # percentage points (a change of a percentage), a p-value
+        return "plain"
     return "money" if unit else "plain"
 
 
@@ -486,6 +496,10 @@ def index_facts(facts: Any, extra_texts: Iterable[str] = ()) -> FactIndex:
     def walk(node: Any, path: list[str], quals: tuple[frozenset[str], ...], identified: bool) -> None:
         key = path[-1] if path else None
         if key in _SKIP_KEYS:
+            if key in ("at", "opened_at") and isinstance(node, str):
+                ts = _ISO_TS_RE.match(node)  # the day a change shipped may be named, not its clock time
+                with contextlib.suppress(TypeError, ValueError):
+                    index.dates.add(dt.date(int(ts[1]), int(ts[2]), int(ts[3])))
             return
         labels = [t for k in path if k not in _GENERIC_KEYS and not k.isdigit() for t in label_tokens(k)]
         # Its own key names a figure most closely, with its parent's ("low" of "win_rate_ci95").
@@ -651,7 +665,14 @@ def _mentioned_names(index: FactIndex, mentions: str) -> frozenset[str]:
     return cache[mentions]
 
 
+# Label tokens that make a figure another one than this week's (the previous week's, a change,
+# a recent average): a sentence must say them for a number to be claimed for it.
+_REQUIRED = frozenset({"previous", "change", "recent"})
+
+
 def _label_score(fact: Fact, labels: dict[str, float]) -> float:
+    if not fact.text and any(t in _REQUIRED and t not in labels for t in fact.leaf):
+        return 0.0
     score = sum(w for t, w in labels.items() if t in fact.labels)
     score += 0.5 * sum(w for t, w in labels.items() if t in fact.leaf)
     missing = [t for t in fact.leaf if t not in labels and t not in _WEAK]
@@ -913,6 +934,10 @@ def _check_dates(text: str, index: FactIndex) -> str | None:
     return None
 
 
+_CHANGE_AFTER_RE = re.compile(r"\s*(?:/\w+)?\s*\(\s*")
+_CHANGE_CLOSE_RE = re.compile(r"\s*(pts?\b|points?\b|pp\b)?(?:/\w+)?\s*\)")
+
+
 def check_claims(text: str, index: FactIndex, mentions: str | None = None,
                  contexts: list[tuple[Number, Context]] | None = None) -> list[str]:
     """Every reason `text` (one sentence) is unsupported: numbers, words, dates, tickers."""
@@ -930,8 +955,14 @@ def check_claims(text: str, index: FactIndex, mentions: str | None = None,
         hi = digits[i + 1].start if i + 1 < len(digits) else len(text)
         prev = re.findall(r"[A-Za-z]+", text[max(0, number.start - 12):number.start])
         year_word = bool(prev) and (prev[-1].lower() in ("of", "in", "since", "year") or prev[-1][:3].lower() in _MONTHS)
-        ctx = Context(_window(text, number.start, number.end, lo, hi), mentions,
-                      _quote(text, number.start, number.end), year_word)
+        labels = _window(text, number.start, number.end, lo, hi)
+        close = _CHANGE_CLOSE_RE.match(text[number.end:])
+        if i and number.sign and close and _CHANGE_AFTER_RE.fullmatch(text[lo:number.start]) and (
+                number.kind == digits[i - 1].kind or number.kind == "percent" or close.group(1)):
+            # "previous week 212 (+49)": a signed figure in brackets right after another is the change
+            labels = {t: w for t, w in labels.items() if t not in ("previous", "recent", "avg")}
+            labels["change"] = 1.0
+        ctx = Context(labels, mentions, _quote(text, number.start, number.end), year_word)
         reason = check_number(number, ctx, index)
         if reason:
             reasons.append(reason)
