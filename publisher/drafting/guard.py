@@ -383,7 +383,8 @@ class FactIndex:
                 continue
             near = _near_words(_masked(text), number.start, number.end)
             kind = number.kind if number.kind not in ("ratio", "word") else "plain"
-            self.add_number(number.value, kind, [*base, *near], (), qualifiers, path, True,
+            value = -number.value if number.sign == "-" else number.value  # "made -2.56 USDT" is a loss
+            self.add_number(value, kind, [*base, *near], (), qualifiers, path, True,
                             _quote(text, number.start, number.end))
         for m in _DURATION_RE.finditer(text):
             self.add_number(int(m["n"]), "plain", [*base, *label_tokens(text[m.end():m.end() + 30])], (), qualifiers, path, True)
