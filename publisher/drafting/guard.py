@@ -233,7 +233,8 @@ _PHRASES = [
     (re.compile(r"round[- ]?trips?", re.I), " roundtrip "),
     (re.compile(r"\bR\s*:\s*R\b|\brisk[- ]reward\b", re.I), " rr "),
     (re.compile(r"post[- ]?mortems?", re.I), " postmortem "),
-    (re.compile(r"\bper[- ]trade\b", re.I), " trade "),
+    # a figure per trade ("loss_per_trade", "USDT/trade") is not the total it is the share of
+    (re.compile(r"\b(?:per|each)[- _]trade\b|(?<=[A-Za-z])/trade\b", re.I), " trade pertrade "),
     # the week before ("previous_week" in the facts): "week" alone would name this week's figures
     (re.compile(r"\b(?:previous|last|prior|preceding)[ _-]+week\b|\bweek[ _-]+before\b", re.I), " previous "),
     # an average over recent weeks ("recent_average", "4-week average"): not this week's figure
@@ -668,7 +669,7 @@ def _mentioned_names(index: FactIndex, mentions: str) -> frozenset[str]:
 
 # Label tokens that make a figure another one than this week's (the previous week's, a change,
 # a recent average): a sentence must say them for a number to be claimed for it.
-_REQUIRED = frozenset({"previous", "change", "recent"})
+_REQUIRED = frozenset({"previous", "change", "recent", "pertrade"})
 
 
 def _label_score(fact: Fact, labels: dict[str, float]) -> float:
