@@ -220,7 +220,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "largest": ("largest",), "biggest": ("largest",), "rank": ("rank",), "confident": ("confidence",),
     "conf": ("confidence",), "headlines": ("news",), "headline": ("news",), "warnings": ("warning",),
     "count": ("count", "trade"), "shares": ("share",), "stories": ("news",), "news": ("news",),
-    "status": ("status",), "bps": ("bp",), "minutes": ("minute",), "hours": ("hour",),
+    "status": ("status",), "previous": ("previous",), "prior": ("previous",), "bps": ("bp",), "minutes": ("minute",), "hours": ("hour",),
 }
 # Key tokens that are containers, not labels a sentence would use.
 _GENERIC_KEYS = frozenset({"value", "unit", "all", "books", "all_books", "rows", "week", "data", "items", "id"})
@@ -866,7 +866,9 @@ def _quantifier(q: str, text: str, start: int, end: int, lo: int, hi: int, menti
     if split is None:
         return None
     wholes, parts = split
-    if any(w is not p and w.value == p.value and w.path != p.path for w in wholes for p in parts):
+    # the whole and its part are two figures of one record ("round_trips" and "wins" of one week)
+    if any(w is not p and w.value == p.value and w.path != p.path
+           and w.path.rsplit(".", 1)[0] == p.path.rsplit(".", 1)[0] for w in wholes for p in parts):
         return None
     return f"'{said}' claims the whole, but the facts do not show it ({_describe(wholes)} vs {_describe(parts)})"
 
@@ -889,7 +891,9 @@ def _whole_and_part(text: str, end: int, hi: int, index: FactIndex, mentions: st
 
     def best(tokens: set[str]) -> list[Fact]:
         found = [(f, _qual_score(f, named)[0]) for f in index.facts if f.kind == "count" and f.value is not None
-                 and any(t in f.leaf and (t not in _WEAK or t == "trade") for t in tokens)]
+                 and any(t in f.leaf and (t not in _WEAK or t == "trade") for t in tokens)
+                 and not any(t in _REQUIRED and t not in tokens and t not in rest_tokens | whole_tokens
+                             for t in f.leaf)]
         if not found:
             return []
         top = max(q for _, q in found)

@@ -126,7 +126,8 @@ def number_perturbations(post: Post, seed: int = 7) -> Iterator[Perturbation]:
         for number in extract_numbers(text):
             if number.kind == "ratio" and number.value == 1:
                 continue
-            digits_start = number.start + number.text.index(next(c for c in number.text if c.isdigit() or c == "."))
+            digit = next((c for c in number.text if c.isdigit() or c == "."), None)  # none in a number word
+            digits_start = number.start + (number.text.index(digit) if digit else 0)
             shown = text[digits_start:]
             m = re.match(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+", shown)
             if number.kind != "word" and not m:
