@@ -672,6 +672,12 @@ def _mentioned_names(index: FactIndex, mentions: str) -> frozenset[str]:
 _REQUIRED = frozenset({"previous", "change", "recent", "pertrade"})
 
 
+def _other_figure(fact: Fact, tokens: Iterable[str]) -> bool:
+    """A figure of another week, a change or an average (or, for a word claim, of the weekly history)
+    that `tokens` do not name."""
+    return any(t in _REQUIRED | {"weekly"} and t not in tokens for t in fact.leaf)
+
+
 def _label_score(fact: Fact, labels: dict[str, float]) -> float:
     if not fact.text and any(t in _REQUIRED and t not in labels for t in fact.leaf):
         return 0.0
@@ -783,7 +789,7 @@ def _word_claims(text: str, lo_hi: tuple[int, int], mentions: str, index: FactIn
             if split is not None:
                 wholes, parts = split
                 if not any(w.value and abs(p.value / w.value - target) <= Decimal("0.04")
-                           for w in wholes for p in parts if w is not p):
+                           for w in wholes for p in parts if w is not p and _same_record(w, p)):
                     yield (f"'{text[m.start():m.end()]}' does not match the facts it is said of "
                            f"({_describe(parts)} of {_describe(wholes)})")
                 continue
@@ -845,7 +851,7 @@ def _quantifier(q: str, text: str, start: int, end: int, lo: int, hi: int, menti
     for f in index.facts:
         if f.kind not in ("count", "percent", "plain") and f.value is not None:
             continue
-        if not any(t in f.leaf and t not in _WEAK for t in labels):
+        if not any(t in f.leaf and t not in _WEAK for t in labels) or _other_figure(f, labels):
             continue  # only a figure's own name binds a quantifier ("no insight ... this week" binds nothing)
         ls = _label_score(f, labels)
         if ls > 0:
@@ -867,10 +873,16 @@ def _quantifier(q: str, text: str, start: int, end: int, lo: int, hi: int, menti
         return None
     wholes, parts = split
     # the whole and its part are two figures of one record ("round_trips" and "wins" of one week)
-    if any(w is not p and w.value == p.value and w.path != p.path
-           and w.path.rsplit(".", 1)[0] == p.path.rsplit(".", 1)[0] for w in wholes for p in parts):
+    if any(w is not p and w.value == p.value and w.path != p.path and _same_record(w, p)
+           for w in wholes for p in parts):
         return None
     return f"'{said}' claims the whole, but the facts do not show it ({_describe(wholes)} vs {_describe(parts)})"
+
+
+def _same_record(whole: Fact, part: Fact) -> bool:
+    """Is `part` a figure of the record `whole` counts ("wins" of the week whose "round_trips" it is,
+    the clusters of the vault whose losing trades it is), not of another week, book or finding?"""
+    return part.path.startswith(whole.path.rsplit(".", 1)[0] + ".")
 
 
 def _whole_and_part(text: str, end: int, hi: int, index: FactIndex, mentions: str) -> tuple[list[Fact], list[Fact]] | None:
@@ -892,8 +904,7 @@ def _whole_and_part(text: str, end: int, hi: int, index: FactIndex, mentions: st
     def best(tokens: set[str]) -> list[Fact]:
         found = [(f, _qual_score(f, named)[0]) for f in index.facts if f.kind == "count" and f.value is not None
                  and any(t in f.leaf and (t not in _WEAK or t == "trade") for t in tokens)
-                 and not any(t in _REQUIRED and t not in tokens and t not in rest_tokens | whole_tokens
-                             for t in f.leaf)]
+                 and not _other_figure(f, tokens | rest_tokens | whole_tokens)]
         if not found:
             return []
         top = max(q for _, q in found)
