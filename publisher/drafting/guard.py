@@ -98,9 +98,10 @@ _MASK_RES = [
     re.compile(r"\b(?:book|Book|BOOK)\s+#?\d+\b"),  # a book's id is a name
     re.compile(r"#\d+"),  # a rank inside a title ("#722"), checked with the title's text
 ]
-_ZERO_IDIOM_RE = re.compile(  # "not distinguishable from zero": a test's verdict, not a count
-    r"(?:" + "|".join(f"(?<={w} from)" for w in ("distinguishable", "distinguished", "apart", "different", "differs"))
-    + r") zero\b", re.I)
+# "not distinguishable from zero", "too few to tell the edge from zero": a test's verdict, not a count
+_ZERO_IDIOM_RE = re.compile(
+    r"\b(?:distinguishable|distinguished|distinguish|apart|different|differs?|tell|told)\b[^.;:\d]{0,60}?\bfrom (zero)\b",
+    re.I)
 _ISO_WEEK_RE = re.compile(r"\b\d{4}-?W\d{1,2}\b")
 _DURATION_RE = re.compile(r"(?<![\w.])(?P<n>\d+)-(?:week|day|month|hour|minute|trade|symbol)s?\b", re.IGNORECASE)
 
@@ -149,8 +150,10 @@ def _cardinal(text: str) -> Decimal | None:
 
 
 def _masked(text: str) -> str:
-    for rx in (*_MASK_RES, _ZERO_IDIOM_RE, _ISO_WEEK_RE, _DURATION_RE, *_DATE_RES):
+    for rx in (*_MASK_RES, _ISO_WEEK_RE, _DURATION_RE, *_DATE_RES):
         text = rx.sub(lambda m: " " * len(m.group(0)), text)
+    for m in _ZERO_IDIOM_RE.finditer(text):  # only the word "zero" itself
+        text = text[:m.start(1)] + " " * (m.end(1) - m.start(1)) + text[m.end(1):]
     return text
 
 
