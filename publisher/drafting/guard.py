@@ -244,6 +244,7 @@ _PHRASES = [
     (re.compile(r"\b(?:recent|(?:\d+|two|three|four|five|six|eight)[ -]+weeks?)[ _-]+(?:average|avg|mean)\b", re.I),
      " recent avg "),
     (re.compile(r"\b(?:in total|in all|all told|overall)\b", re.I), " "),  # idioms, not labels
+    (re.compile(r"\b(?:this|that|the) week\b(?![ _-]*(?:before|number))", re.I), " "),  # the time frame, not the week's number
 ]
 _WORD_TOKEN_RE = re.compile(r"[A-Za-z][A-Za-z0-9']*|[()\[\];:,.!?]|\d+(?:[.,]\d+)*%?")
 
