@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 import subprocess
 from pathlib import Path
 
@@ -170,5 +172,8 @@ def test_readme_flow_draft_then_hand_edit_then_publish(project: tuple[Path, Path
     assert "status: published" in published and "Hand-written insight." in published
     assert "Hand-written insight." in page.read_text(encoding="utf-8")
     assert "Hand-written insight." in (root / "site" / "feed.xml").read_text(encoding="utf-8")
-    emails = list((root / "site" / "newsletter" / f"weekly-{week.lower()}").glob("*.txt"))
-    assert emails and "Hand-written insight." in emails[0].read_text(encoding="utf-8")
+    # the newsletter's preview message is private, under .publisher/ (none in site/)
+    message = root / ".publisher" / "newsletter" / f"weekly-{week.lower()}" / "message.eml"
+    parsed = email.message_from_bytes(message.read_bytes(), policy=email.policy.default)
+    text_part = parsed.get_body(preferencelist=("plain",))
+    assert text_part is not None and "Hand-written insight." in text_part.get_content()

@@ -98,6 +98,10 @@ _MASK_RES = [
     re.compile(r"\b(?:book|Book|BOOK)\s+#?\d+\b"),  # a book's id is a name
     re.compile(r"#\d+"),  # a rank inside a title ("#722"), checked with the title's text
 ]
+# "not distinguishable from zero", "too few to tell the edge from zero": a test's verdict, not a count
+_ZERO_IDIOM_RE = re.compile(
+    r"\b(?:distinguishable|distinguished|distinguish|apart|different|differs?|tell|told)\b[^.;:\d]{0,60}?\bfrom (zero)\b",
+    re.I)
 _ISO_WEEK_RE = re.compile(r"\b\d{4}-?W\d{1,2}\b")
 _DURATION_RE = re.compile(r"(?<![\w.])(?P<n>\d+)-(?:week|day|month|hour|minute|trade|symbol)s?\b", re.IGNORECASE)
 
@@ -148,6 +152,8 @@ def _cardinal(text: str) -> Decimal | None:
 def _masked(text: str) -> str:
     for rx in (*_MASK_RES, _ISO_WEEK_RE, _DURATION_RE, *_DATE_RES):
         text = rx.sub(lambda m: " " * len(m.group(0)), text)
+    for m in _ZERO_IDIOM_RE.finditer(text):  # only the word "zero" itself
+        text = text[:m.start(1)] + " " * (m.end(1) - m.start(1)) + text[m.end(1):]
     return text
 
 
@@ -217,7 +223,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "largest": ("largest",), "biggest": ("largest",), "rank": ("rank",), "confident": ("confidence",),
     "conf": ("confidence",), "headlines": ("news",), "headline": ("news",), "warnings": ("warning",),
     "count": ("count", "trade"), "shares": ("share",), "stories": ("news",), "news": ("news",),
-    "status": ("status",), "bps": ("bp",), "minutes": ("minute",), "hours": ("hour",),
+    "status": ("status",), "previous": ("previous",), "prior": ("previous",), "bps": ("bp",), "minutes": ("minute",), "hours": ("hour",),
 }
 # Key tokens that are containers, not labels a sentence would use.
 _GENERIC_KEYS = frozenset({"value", "unit", "all", "books", "all_books", "rows", "week", "data", "items", "id"})
@@ -230,8 +236,15 @@ _PHRASES = [
     (re.compile(r"round[- ]?trips?", re.I), " roundtrip "),
     (re.compile(r"\bR\s*:\s*R\b|\brisk[- ]reward\b", re.I), " rr "),
     (re.compile(r"post[- ]?mortems?", re.I), " postmortem "),
-    (re.compile(r"\bper[- ]trade\b", re.I), " trade "),
+    # a figure per trade ("loss_per_trade", "USDT/trade") is not the total it is the share of
+    (re.compile(r"\b(?:per|each)[- _]trade\b|(?<=[A-Za-z])/trade\b", re.I), " pertrade "),
+    # the week before ("previous_week" in the facts): "week" alone would name this week's figures
+    (re.compile(r"\b(?:previous|last|prior|preceding)[ _-]+week\b|\bweek[ _-]+before\b", re.I), " previous "),
+    # an average over recent weeks ("recent_average", "4-week average"): not this week's figure
+    (re.compile(r"\b(?:recent|(?:\d+|two|three|four|five|six|eight)[ -]+weeks?)[ _-]+(?:average|avg|mean)\b", re.I),
+     " recent avg "),
     (re.compile(r"\b(?:in total|in all|all told|overall)\b", re.I), " "),  # idioms, not labels
+    (re.compile(r"\b(?:this|that|the) week\b(?![ _-]*(?:before|number))", re.I), " "),  # the time frame, not the week's number
 ]
 _WORD_TOKEN_RE = re.compile(r"[A-Za-z][A-Za-z0-9']*|[()\[\];:,.!?]|\d+(?:[.,]\d+)*%?")
 
@@ -285,8 +298,10 @@ def _unit_kind(unit: Any) -> str:
         return "percent"
     if unit == "x":
         return "multiplier"
-    if unit == "count":
+    if unit in ("count", "trades", "weeks", "days"):
         return "count"
+    if unit in ("pp", "p"):  # percentage points (a change of a percentage), a p-value
+        return "plain"
     return "money" if unit else "plain"
 
 
@@ -373,7 +388,8 @@ class FactIndex:
                 continue
             near = _near_words(_masked(text), number.start, number.end)
             kind = number.kind if number.kind not in ("ratio", "word") else "plain"
-            self.add_number(number.value, kind, [*base, *near], (), qualifiers, path, True,
+            value = -number.value if number.sign == "-" else number.value  # "made -2.56 USDT" is a loss
+            self.add_number(value, kind, [*base, *near], (), qualifiers, path, True,
                             _quote(text, number.start, number.end))
         for m in _DURATION_RE.finditer(text):
             self.add_number(int(m["n"]), "plain", [*base, *label_tokens(text[m.end():m.end() + 30])], (), qualifiers, path, True)
@@ -486,6 +502,10 @@ def index_facts(facts: Any, extra_texts: Iterable[str] = ()) -> FactIndex:
     def walk(node: Any, path: list[str], quals: tuple[frozenset[str], ...], identified: bool) -> None:
         key = path[-1] if path else None
         if key in _SKIP_KEYS:
+            if key in ("at", "opened_at") and isinstance(node, str):
+                ts = _ISO_TS_RE.match(node)  # the day a change shipped may be named, not its clock time
+                with contextlib.suppress(TypeError, ValueError):
+                    index.dates.add(dt.date(int(ts[1]), int(ts[2]), int(ts[3])))
             return
         labels = [t for k in path if k not in _GENERIC_KEYS and not k.isdigit() for t in label_tokens(k)]
         # Its own key names a figure most closely, with its parent's ("low" of "win_rate_ci95").
@@ -651,7 +671,20 @@ def _mentioned_names(index: FactIndex, mentions: str) -> frozenset[str]:
     return cache[mentions]
 
 
+# Label tokens that make a figure another one than this week's (the previous week's, a change,
+# a recent average): a sentence must say them for a number to be claimed for it.
+_REQUIRED = frozenset({"previous", "change", "recent", "pertrade"})
+
+
+def _other_figure(fact: Fact, tokens: Iterable[str]) -> bool:
+    """A figure of another week, a change or an average (or, for a word claim, of the weekly history)
+    that `tokens` do not name."""
+    return any(t in _REQUIRED | {"weekly"} and t not in tokens for t in fact.leaf)
+
+
 def _label_score(fact: Fact, labels: dict[str, float]) -> float:
+    if not fact.text and any(t in _REQUIRED and t not in labels for t in fact.leaf):
+        return 0.0
     score = sum(w for t, w in labels.items() if t in fact.labels)
     score += 0.5 * sum(w for t, w in labels.items() if t in fact.leaf)
     missing = [t for t in fact.leaf if t not in labels and t not in _WEAK]
@@ -760,8 +793,7 @@ def _word_claims(text: str, lo_hi: tuple[int, int], mentions: str, index: FactIn
             if split is not None:
                 wholes, parts = split
                 if not any(w.value and abs(p.value / w.value - target) <= Decimal("0.04")
-                           for w in wholes for p in parts
-                           if w is not p and w.path.rsplit(".", 1)[0] == p.path.rsplit(".", 1)[0]):
+                           for w in wholes for p in parts if w is not p and _same_record(w, p)):
                     yield (f"'{text[m.start():m.end()]}' does not match the facts it is said of "
                            f"({_describe(parts)} of {_describe(wholes)})")
                 continue
@@ -823,7 +855,7 @@ def _quantifier(q: str, text: str, start: int, end: int, lo: int, hi: int, menti
     for f in index.facts:
         if f.kind not in ("count", "percent", "plain") and f.value is not None:
             continue
-        if not any(t in f.leaf and t not in _WEAK for t in labels):
+        if not any(t in f.leaf and t not in _WEAK for t in labels) or _other_figure(f, labels):
             continue  # only a figure's own name binds a quantifier ("no insight ... this week" binds nothing)
         ls = _label_score(f, labels)
         if ls > 0:
@@ -844,9 +876,17 @@ def _quantifier(q: str, text: str, start: int, end: int, lo: int, hi: int, menti
     if split is None:
         return None
     wholes, parts = split
-    if any(w is not p and w.value == p.value and w.path != p.path for w in wholes for p in parts):
+    # the whole and its part are two figures of one record ("round_trips" and "wins" of one week)
+    if any(w is not p and w.value == p.value and w.path != p.path and _same_record(w, p)
+           for w in wholes for p in parts):
         return None
     return f"'{said}' claims the whole, but the facts do not show it ({_describe(wholes)} vs {_describe(parts)})"
+
+
+def _same_record(whole: Fact, part: Fact) -> bool:
+    """Is `part` a figure of the record `whole` counts ("wins" of the week whose "round_trips" it is,
+    the clusters of the vault whose losing trades it is), not of another week, book or finding?"""
+    return part.path.startswith(whole.path.rsplit(".", 1)[0] + ".")
 
 
 def _whole_and_part(text: str, end: int, hi: int, index: FactIndex, mentions: str) -> tuple[list[Fact], list[Fact]] | None:
@@ -867,7 +907,8 @@ def _whole_and_part(text: str, end: int, hi: int, index: FactIndex, mentions: st
 
     def best(tokens: set[str]) -> list[Fact]:
         found = [(f, _qual_score(f, named)[0]) for f in index.facts if f.kind == "count" and f.value is not None
-                 and any(t in f.leaf and (t not in _WEAK or t == "trade") for t in tokens)]
+                 and any(t in f.leaf and (t not in _WEAK or t == "trade") for t in tokens)
+                 and not _other_figure(f, tokens | rest_tokens | whole_tokens)]
         if not found:
             return []
         top = max(q for _, q in found)
@@ -886,12 +927,13 @@ def _check_dates(text: str, index: FactIndex) -> str | None:
     known_years = {d.year for d in index.dates} | {lo.year, hi.year}
     for rx in _DATE_RES:
         for m in rx.finditer(text):
+            g = m.groupdict()
             try:
-                month = _MONTHS[m["mon"][:3].lower()] if "mon" in m.groupdict() and m["mon"] else int(m["mnum"])
-            except (KeyError, IndexError, ValueError):
+                month = _MONTHS[g["mon"][:3].lower()] if g.get("mon") else int(g["mnum"])
+            except (KeyError, TypeError, ValueError):
                 continue
-            years = [int(m["year"])] if m["year"] else sorted(known_years)
-            for day_text in filter(None, (m["d1"], m["d2"])):
+            years = [int(g["year"])] if g.get("year") else sorted(known_years)
+            for day_text in filter(None, (g.get("d1"), g.get("d2"))):
                 ok = False
                 for year in years:
                     try:
@@ -913,6 +955,10 @@ def _check_dates(text: str, index: FactIndex) -> str | None:
     return None
 
 
+_CHANGE_AFTER_RE = re.compile(r"\s*(?:/\w+)?\s*\(\s*")
+_CHANGE_CLOSE_RE = re.compile(r"\s*(pts?\b|points?\b|pp\b)?(?:/\w+)?\s*\)")
+
+
 def check_claims(text: str, index: FactIndex, mentions: str | None = None,
                  contexts: list[tuple[Number, Context]] | None = None) -> list[str]:
     """Every reason `text` (one sentence) is unsupported: numbers, words, dates, tickers."""
@@ -930,8 +976,14 @@ def check_claims(text: str, index: FactIndex, mentions: str | None = None,
         hi = digits[i + 1].start if i + 1 < len(digits) else len(text)
         prev = re.findall(r"[A-Za-z]+", text[max(0, number.start - 12):number.start])
         year_word = bool(prev) and (prev[-1].lower() in ("of", "in", "since", "year") or prev[-1][:3].lower() in _MONTHS)
-        ctx = Context(_window(text, number.start, number.end, lo, hi), mentions,
-                      _quote(text, number.start, number.end), year_word)
+        labels = _window(text, number.start, number.end, lo, hi)
+        close = _CHANGE_CLOSE_RE.match(text[number.end:])
+        if i and number.sign and close and _CHANGE_AFTER_RE.fullmatch(text[lo:number.start]) and (
+                number.kind == digits[i - 1].kind or number.kind == "percent" or close.group(1)):
+            # "previous week 212 (+49)": a signed figure in brackets right after another is the change
+            labels = {t: w for t, w in labels.items() if t not in ("previous", "recent", "avg")}
+            labels["change"] = 1.0
+        ctx = Context(labels, mentions, _quote(text, number.start, number.end), year_word)
         reason = check_number(number, ctx, index)
         if reason:
             reasons.append(reason)

@@ -12,6 +12,7 @@ from publisher.drafting import WEEKLY_SECTION_KEYS, draft_weekly, section_cap, w
 from publisher.drafting.backends import Generation, Request
 from publisher.drafting.engine import clean_text, draft_sections
 from publisher.drafting.guard import index_facts
+from publisher.drafting.plan import drafting_line
 from publisher.errors import DraftError
 
 SITE = SiteConfig(stack=["Apple M1 Max, 64GB unified memory", "MLX Qwen 3.6 35B-A3B 8-bit quant"])
@@ -51,7 +52,8 @@ def _draft(answers: dict, llm: LLMConfig | None = None, batched: bool = True, fa
     llm = llm or LLMConfig(backend="mlx")
     backend = Scripted(answers, batched)
     sections = weekly_sections(facts, SITE, llm)
-    return draft_sections(sections, llm, index_facts(facts, SITE.stack), backend=backend)
+    # the index draft_weekly builds: the stack and the line that says how the issue was drafted
+    return draft_sections(sections, llm, index_facts(facts, [*SITE.stack, drafting_line(llm)]), backend=backend)
 
 
 @pytest.mark.parametrize("facts", [sample_facts(), quiet_facts()], ids=["busy", "quiet"])
@@ -116,10 +118,10 @@ def test_sections_never_see_each_other():
 
 def test_good_text_is_kept_and_bad_sentences_are_reported():
     draft = _draft({"One operating insight": Generation(
-        "## One operating insight\n\nThe win rate was 50.0% on 24 round-trips. Expectancy was negative. "
+        "## One operating insight\n\nThe win rate was 41.7% on 12 round-trips. Expectancy was negative. "
         "The bot made 5,000 USDT.", 40, "stop", 1.5)})
     insight = draft["sections"][3]
-    assert insight["text"] == "The win rate was 50.0% on 24 round-trips."
+    assert insight["text"] == "The win rate was 41.7% on 12 round-trips."  # the headline book's
     assert insight["guard"] == {"kept": 2, "dropped": [{"sentence": "The bot made 5,000 USDT.",
                                                         "reason": "number 5,000 USDT not in facts"}]}
     assert insight["vacuous"] == ["Expectancy was negative."]  # names no figure, symbol or cause
@@ -161,9 +163,9 @@ def test_clean_text_strips_what_the_template_owns():
 def test_sentences_copied_from_the_prompt_are_dropped():
     draft = _draft({"This week in paper trading": Generation(
         "The fills, not the signals, are what needs work. "  # from the bundled example
-        "The books closed 24 round-trips. Half of them won.", 30, "stop")})
+        "The standard book closed 12 round-trips. Half of them won.", 30, "stop")})
     week = draft["sections"][0]
-    assert week["text"] == "The books closed 24 round-trips."
+    assert week["text"] == "The standard book closed 12 round-trips."
     assert week["guard"]["dropped"][0]["reason"] == "copied from the prompt"
     assert week["vacuous"] == ["Half of them won."]
 

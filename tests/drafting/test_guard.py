@@ -195,4 +195,5 @@ def test_every_number_injected_into_drafted_sections_is_caught():
                                        f"{wrong:.{number.decimals}f}", 1)
                 assert check_sentence(bad, index) is not None, bad
                 injected += 1
-    assert injected >= 15  # the facts-only texts no longer restate the figure lists (issue 9)
+    # the facts-only texts state the findings (13 figures in the sample); the figure lists are the template's
+    assert injected >= 12

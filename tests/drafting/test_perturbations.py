@@ -151,11 +151,12 @@ def test_publish_check_cli_reports_path_line_claim_and_exit_code(posts, tmp_path
     assert clean.exit_code == 0, clean.output
     assert clean.output == ""
 
-    week = post.facts["all_books"]["week"]
+    # The list reports the headline book (the standard one, book 1) against its inverted mirror.
+    week = post.facts["headline"]["week"]
     shown = f"{week['win_rate']['value']:.1f}%"
     line_no = next(i for i, line in enumerate(post.markdown.split("\n"), 1) if line.startswith("- Win rate:"))
-    # The win rate of book 1: present in the facts, but not the figure the line names.
-    other = f"{post.facts['books'][0]['week']['win_rate']['value']:.1f}%"
+    # The win rate of the inverted book: present in the facts, but not the figure the line names.
+    other = f"{post.facts['books'][1]['week']['win_rate']['value']:.1f}%"
     assert other != shown
     path.write_text(post.markdown.replace(f"- Win rate: {shown}", f"- Win rate: {other}"), encoding="utf-8")
     bad = runner.invoke(main, ["-C", str(tmp_path), "check", str(path)])
