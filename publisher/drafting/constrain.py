@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from publisher.drafting.guard import _SYMBOL_RE, _TICKER_RE, COMMON_ACRONYMS
+from publisher.drafting.guard import SYMBOL_RE, TICKER_RE, COMMON_ACRONYMS
 
 _FACT_NUMBER_RE = re.compile(r"\d(?:[\d,.]*\d)?")
 _NUM_RUN_RE = re.compile(r"[\d.,]+")
@@ -40,9 +40,9 @@ def allowed_strings(lines: Iterable[str]) -> tuple[frozenset[str], frozenset[str
         for number in _FACT_NUMBER_RE.findall(line):
             numbers.add(number)
             numbers.add(number.replace(",", ""))
-        for sym in _SYMBOL_RE.findall(line):
+        for sym in SYMBOL_RE.findall(line):
             names.update(sym.split("/"))
-        names.update(tok.lstrip("$") for tok in _TICKER_RE.findall(line))
+        names.update(tok.lstrip("$") for tok in TICKER_RE.findall(line))
         names.update(_CAPS_RE.findall(line))
     return frozenset(numbers), frozenset(n for n in names if n.isalpha() and n.isupper())
 

@@ -76,8 +76,8 @@ _WORD_RE = re.compile(
     r"(?:" + _CARDINAL_WORDS + r")(?:(?:\s+and\s+|[\s-]+)(?:" + _CARDINAL_WORDS + r"))*\b",
     re.IGNORECASE,
 )
-_SYMBOL_RE = re.compile(r"\b[A-Z0-9]{2,12}/[A-Z]{2,6}\b")
-_TICKER_RE = re.compile(r"(?<![\w/$])\$?[A-Z][A-Z0-9]{1,9}\b(?!/)")
+SYMBOL_RE = re.compile(r"\b[A-Z0-9]{2,12}/[A-Z]{2,6}\b")
+TICKER_RE = re.compile(r"(?<![\w/$])\$?[A-Z][A-Z0-9]{1,9}\b(?!/)")
 _ISO_TS_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}|$)")
 _SKIP_KEYS = frozenset({"url", "book_sha256", "t", "at", "opened_at", "schema_version", "checks", "equity_curve", "positions"})
 _SENTENCE_END_RE = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+(?=[\"'(\[*_]?[A-Z0-9$])")
@@ -376,7 +376,7 @@ class FactIndex:
         self.strings.add(text.lower())
         text = _untagged(text)  # markup in a fact's text is not a figure's label
         base = list(labels)
-        named = frozenset(n.lower() for n in _SYMBOL_RE.findall(text)) | frozenset(
+        named = frozenset(n.lower() for n in SYMBOL_RE.findall(text)) | frozenset(
             n for names in self.book_names.values() for n in names
             if re.search(r"(?<![\w/])" + re.escape(n) + r"(?![\w/])", text.lower()))
         if named:
@@ -395,9 +395,9 @@ class FactIndex:
             self.add_number(int(m["n"]), "plain", [*base, *label_tokens(text[m.end():m.end() + 30])], (), qualifiers, path, True)
         for m in re.finditer(r"#(\d+)", text):
             self.add_number(int(m[1]), "plain", [*base, "rank"], (), qualifiers, path, True)
-        for sym in _SYMBOL_RE.findall(text):
+        for sym in SYMBOL_RE.findall(text):
             self._add_symbol(sym)
-        for tok in _TICKER_RE.findall(text):
+        for tok in TICKER_RE.findall(text):
             self.names.add(tok.lstrip("$"))
 
     def add_config_text(self, text: str) -> None:
@@ -505,7 +505,8 @@ def index_facts(facts: Any, extra_texts: Iterable[str] = ()) -> FactIndex:
             if key in ("at", "opened_at") and isinstance(node, str):
                 ts = _ISO_TS_RE.match(node)  # the day a change shipped may be named, not its clock time
                 with contextlib.suppress(TypeError, ValueError):
-                    index.dates.add(dt.date(int(ts[1]), int(ts[2]), int(ts[3])))
+                    if ts is not None:
+                        index.dates.add(dt.date(int(ts[1]), int(ts[2]), int(ts[3])))
             return
         labels = [t for k in path if k not in _GENERIC_KEYS and not k.isdigit() for t in label_tokens(k)]
         # Its own key names a figure most closely, with its parent's ("low" of "win_rate_ci95").
@@ -772,12 +773,12 @@ def _ratio_ok(target: Decimal, facts: list[Fact], tolerance: Decimal, same_figur
             if f.value is not None and f.kind == "percent" and abs(f.value / 100 - target) <= tolerance:
                 return True
     kinds = ("count", "money", "plain", "percent", "multiplier") if same_figure else ("count", "money", "plain")
-    values = [f for f in facts if f.value is not None and f.kind in kinds and f.value != 0]
-    for a in values:
-        for b in values:
+    values = [(f, f.value) for f in facts if f.value is not None and f.kind in kinds and f.value != 0]
+    for a, a_value in values:
+        for b, b_value in values:
             related = a.leaf == b.leaf if same_figure else (
                 a.qualifiers == b.qualifiers and a.path.rsplit(".", 1)[0] == b.path.rsplit(".", 1)[0])
-            if a is not b and related and abs(abs(a.value) / abs(b.value) - target) <= tolerance:
+            if a is not b and related and abs(abs(a_value) / abs(b_value) - target) <= tolerance:
                 return True
     return False
 
@@ -792,7 +793,7 @@ def _word_claims(text: str, lo_hi: tuple[int, int], mentions: str, index: FactIn
             split = _whole_and_part(text, m.end(), hi, index, mentions)
             if split is not None:
                 wholes, parts = split
-                if not any(w.value and abs(p.value / w.value - target) <= Decimal("0.04")
+                if not any(w.value and p.value is not None and abs(p.value / w.value - target) <= Decimal("0.04")
                            for w in wholes for p in parts if w is not p and _same_record(w, p)):
                     yield (f"'{text[m.start():m.end()]}' does not match the facts it is said of "
                            f"({_describe(parts)} of {_describe(wholes)})")
@@ -998,11 +999,11 @@ def check_claims(text: str, index: FactIndex, mentions: str | None = None,
 
 
 def _check_names(sentence: str, index: FactIndex) -> str | None:
-    for sym in _SYMBOL_RE.findall(sentence):
+    for sym in SYMBOL_RE.findall(sentence):
         if sym not in index.names:
             return f"symbol {sym} not in facts"
-    stripped = _SYMBOL_RE.sub(" ", sentence)
-    for tok in _TICKER_RE.findall(stripped):
+    stripped = SYMBOL_RE.sub(" ", sentence)
+    for tok in TICKER_RE.findall(stripped):
         name = tok.lstrip("$")
         if name in index.names:
             continue
