@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from publisher.drafting.guard import SYMBOL_RE, TICKER_RE, COMMON_ACRONYMS
+from publisher.drafting.guard import COMMON_ACRONYMS, SYMBOL_RE, TICKER_RE
 
 _FACT_NUMBER_RE = re.compile(r"\d(?:[\d,.]*\d)?")
 _NUM_RUN_RE = re.compile(r"[\d.,]+")

@@ -310,8 +310,8 @@ def _quote(text: str, start: int, end: int) -> str:
     "before n|n after": a sentence quoting a fact's text repeats one of the two."""
     before = re.findall(r"[^\W\d]\w*", text[:start])[-1:]
     after = re.findall(r"[^\W\d]\w*", text[end:end + 40])[:1]
-    n = _norm(text[start:end])
-    return f"{_norm(' '.join([*before, n])) if before else ''}|{_norm(' '.join([n, *after])) if after else ''}"
+    n = normalize_sentence(text[start:end])
+    return f"{normalize_sentence(' '.join([*before, n])) if before else ''}|{normalize_sentence(' '.join([n, *after])) if after else ''}"
 
 
 def _quoted(fact_quote: str, ctx_quote: str) -> bool:
@@ -402,7 +402,7 @@ class FactIndex:
 
     def add_config_text(self, text: str) -> None:
         """`[site] stack` items and other config text: facts a sentence may quote or cite."""
-        self.texts.append(_norm(text))
+        self.texts.append(normalize_sentence(text))
         self.add_text(text, ["config"], (), "config")
 
     def _add_symbol(self, symbol: str) -> None:
@@ -964,7 +964,7 @@ def check_claims(text: str, index: FactIndex, mentions: str | None = None,
                  contexts: list[tuple[Number, Context]] | None = None) -> list[str]:
     """Every reason `text` (one sentence) is unsupported: numbers, words, dates, tickers."""
     low_text = text.lower()
-    if any(len(_norm(text)) > 8 and _norm(text) in t for t in index.texts):
+    if any(len(normalize_sentence(text)) > 8 and normalize_sentence(text) in t for t in index.texts):
         return []  # quoting config text (a stack item, the closing line)
     mentions = low_text if mentions is None else mentions
     if re.search(r"\b(?:each|per|either|every) book\b", mentions):  # names every book
@@ -1048,7 +1048,7 @@ def _paragraph_units(text: str) -> Iterator[tuple[str, list[str]]]:
             yield "para", split_sentences(" ".join(ln.strip() for ln in lines))
 
 
-def _norm(sentence: str) -> str:
+def normalize_sentence(sentence: str) -> str:
     return re.sub(r"\W+", " ", sentence.lower()).strip()
 
 
@@ -1062,11 +1062,11 @@ def guard_text(text: str, index: FactIndex, prompt: str = "") -> GuardResult:
     kept = 0
     dropped: list[dict[str, str]] = []
     seen: set[str] = set()
-    prompt_norm = _norm(prompt)
+    prompt_norm = normalize_sentence(prompt)
     for kind, sentences in _paragraph_units(text):
         survivors = []
         for sentence in sentences:
-            norm = _norm(sentence)
+            norm = normalize_sentence(sentence)
             if norm in seen:
                 reason: str | None = "repeated sentence"
             elif len(norm) > 20 and norm in prompt_norm:

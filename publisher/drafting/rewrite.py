@@ -14,7 +14,7 @@ import re
 from publisher.config import LLMConfig
 from publisher.drafting.backends import Request
 from publisher.drafting.constrain import allowed_strings
-from publisher.drafting.guard import COMMON_ACRONYMS, _norm, split_sentences
+from publisher.drafting.guard import COMMON_ACRONYMS, normalize_sentence, split_sentences
 from publisher.drafting.plan import Section
 
 REWRITE_RULES = (
@@ -73,8 +73,8 @@ def _shingles(text: str, n: int = 2) -> set[tuple[str, ...]]:
 
 def is_vacuous(sentence: str, section: Section) -> bool:
     """True when `sentence` names no figure, symbol, root-cause class, adjustment or finding of its section."""
-    own = {_norm(s) for s in split_sentences(section.fallback.replace("\n", " "))}
-    if _norm(sentence) in own:
+    own = {normalize_sentence(s) for s in split_sentences(section.fallback.replace("\n", " "))}
+    if normalize_sentence(sentence) in own:
         return False  # a sentence of the section's own facts-only text says its point
     numbers, names = allowed_strings(allowed_lines(section))
     for number in re.findall(r"\d(?:[\d,.]*\d)?", sentence):
