@@ -39,8 +39,10 @@ class _Meter:
     def rate(self, now: float) -> float:
         return self.total() / max(now - self.start, 1e-6)
 
-    def parts(self) -> list[str]:
-        return [f"{key} {n}/{cap}" + (" done" if fin else "")
+    def parts(self, compact: bool = False) -> list[str]:
+        """`week 12/136` per section; a finished one `week 136/136 done`, or `week ✓136` when
+        `compact` (a terminal line must fit 79 columns)."""
+        return [(f"{key} ✓{n}" if compact else f"{key} {n}/{cap} done") if fin else f"{key} {n}/{cap}"
                 for key, n, cap, fin in zip(self.keys, self.counts, self.caps, self.finished, strict=True)]
 
 
@@ -140,7 +142,7 @@ class Progress:
             filled = int(width * done / max(n, 1))
             bar = "█" * filled + "·" * (width - filled)
             self._in_place_text(f"  [{bar}] {done}/{n} · {tokens} tok · {speed} · {now - start:.0f}s · "
-                                + "  ".join(meter.parts()))
+                                + "  ".join(meter.parts(compact=True)))
         else:
             self.line(f"  drafting: {done}/{n} sections, {tokens} tokens, {speed}, {now - start:.0f}s "
                       f"({', '.join(meter.parts())})")

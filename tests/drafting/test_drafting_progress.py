@@ -62,7 +62,7 @@ def test_a_tty_gets_a_bar_redrawn_in_place_with_tokens_per_second(tiny_model_dir
     frames = [f for f in out.getvalue().split("\r") if "tok/s" in f]
     assert len(frames) > sum(s["tokens"] for s in draft["sections"]) // 2
     assert any("[████████████████] 5/5" in f for f in frames)
-    assert all(key in frames[-1] for key in WEEKLY_SECTION_KEYS[:2])  # the first sections fit in 79 columns
+    assert all(key in frames[-1] for key in WEEKLY_SECTION_KEYS[:2]), frames[-1]  # the first sections fit in 79 columns
     assert out.getvalue().rstrip().endswith("s)") and "✓ draft (mlx: tiny-moe)" in out.getvalue()
 
 
