@@ -237,7 +237,8 @@ _PHRASES = [
     (re.compile(r"\bR\s*:\s*R\b|\brisk[- ]reward\b", re.I), " rr "),
     (re.compile(r"post[- ]?mortems?", re.I), " postmortem "),
     # a figure per trade ("loss_per_trade", "USDT/trade") is not the total it is the share of
-    (re.compile(r"\b(?:per|each)[- _]trade\b|(?<=[A-Za-z])/trade\b", re.I), " pertrade "),
+    # (also at the start of a window cut right after a number's unit: "-0.21 USDT" + "/trade")
+    (re.compile(r"\b(?:per|each)[- _]trade\b|(?:(?<=[A-Za-z])|^)/trade\b", re.I), " pertrade "),
     # the week before ("previous_week" in the facts): "week" alone would name this week's figures
     (re.compile(r"\b(?:previous|last|prior|preceding)[ _-]+week\b|\bweek[ _-]+before\b", re.I), " previous "),
     # an average over recent weeks ("recent_average", "4-week average"): not this week's figure
