@@ -41,6 +41,10 @@ W16_START = 1776038400  # 2026-04-13T00:00:00Z in epoch seconds
 
 FACTS = ("facts", "--week", WEEK, "--json")
 WEEKLY = ("weekly", "--week", WEEK, "--llm", "none", "--publish")
+# The fabrication guard cannot bind a table row whose symbol carries bidi controls or markup (the
+# post shows the name cleaned): it keeps such a post a draft, fail-safe, until the operator accepts
+# the claims. These cases test the safety of what is then published.
+WEEKLY_ACCEPTING = (*WEEKLY, "--accept-claims")
 BUILD = ("build",)
 
 SCRIPT = '<script>alert("pwned")</script>'
@@ -627,7 +631,7 @@ def email_attributes_escaped(root: Path, facts: dict | None) -> None:
     """no attribute value in the email's HTML holds a raw `<` or `>`"""
     from hostile.safety import read_eml
 
-    emls = sorted((root / "site").rglob("*.eml"))
+    emls = sorted((root / ".publisher" / "newsletter").rglob("*.eml"))  # the private preview, outside site/
     assert emls
     for eml in emls:
         _, body = read_eml(eml)
@@ -722,7 +726,7 @@ CASES += [
          check=bad_urls_dropped),
     # 8. bidirectional controls
     Case("symbol-bidi-override", "U+202E (right-to-left override) and a stray isolate in a symbol and a headline",
-         book(trades=base_trades(symbol=BIDI), news=news(f"Rates {BIDI} up")), WEEKLY, SAFE,
+         book(trades=base_trades(symbol=BIDI), news=news(f"Rates {BIDI} up")), WEEKLY_ACCEPTING, SAFE,
          figures=BASE_FIGURES, check=no_bidi_controls),
     # 9. link rewriting on text
     Case("news-title-src-attribute", "`src=\"...\"` and `href=\"...\"` written in a headline (text, not markup)",
@@ -732,7 +736,7 @@ CASES += [
          BUILD, SAFE, shown=(f"Write {SRC_TEXT}.", '<img src="logo.png">')),
     # 10. email attributes
     Case("chart-alt-markup", "markup in a symbol that reaches the chart descriptions (`alt`) of the email",
-         book(trades=base_trades(symbol="<b>ETH</b>\"/><x")), WEEKLY, SAFE, check=email_attributes_escaped),
+         book(trades=base_trades(symbol="<b>ETH</b>\"/><x")), WEEKLY_ACCEPTING, SAFE, check=email_attributes_escaped),
     # 11. environment variables acting as flags; config values
     Case("env-weekly-force", "`PUBLISHER_WEEKLY_FORCE=1` (not a config key: flags are options only)", book(),
          WEEKLY, ERROR, names=("PUBLISHER_WEEKLY_FORCE",), env={"PUBLISHER_WEEKLY_FORCE": "1"}),
