@@ -41,7 +41,7 @@ W16_START = 1776038400  # 2026-04-13T00:00:00Z in epoch seconds
 
 FACTS = ("facts", "--week", WEEK, "--json")
 WEEKLY = ("weekly", "--week", WEEK, "--llm", "none", "--publish")
-# The fabrication guard cannot bind a table row whose symbol carries bidi controls or markup (the
+# The fabrication guard cannot bind a table row whose symbol carries terminal escapes, bidi controls or markup (the
 # post shows the name cleaned): it keeps such a post a draft, fail-safe, until the operator accepts
 # the claims. These cases test the safety of what is then published.
 WEEKLY_ACCEPTING = (*WEEKLY, "--accept-claims")
@@ -711,7 +711,7 @@ CASES += [
               books=[{"id": 1, "name": OSC_CSI, "role": "standard", "starting_balance": 1000.0}]),
          ("facts", "--week", WEEK), SAFE, says=(OSC_CSI_SHOWN,)),
     Case("weekly-terminal-escapes", "OSC/CSI sequences in book text through the weekly run and its summary",
-         book(trades=base_trades(symbol=OSC_CSI), news=news(OSC_CSI)), WEEKLY, SAFE, figures=BASE_FIGURES),
+         book(trades=base_trades(symbol=OSC_CSI), news=news(OSC_CSI)), WEEKLY_ACCEPTING, SAFE, figures=BASE_FIGURES),
     # 7. one URL policy
     Case("news-url-entity-colon", "a news URL written `javascript&colon;...`", book(news=news(
         "Colon bait", url="javascript&colon;alert(document.cookie)")), WEEKLY, SAFE, shown=("Colon bait",),
