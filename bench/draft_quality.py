@@ -61,7 +61,7 @@ def main() -> None:
     from publisher.drafting.constrain import allowed_strings
     from publisher.drafting.engine import build_request, draft_sections, make_backend
     from publisher.drafting.guard import index_facts, split_sentences
-    from publisher.drafting.plan import drafting_line, section_cap, weekly_sections
+    from publisher.drafting.plan import drafting_line, section_cap, section_words, weekly_sections
     from publisher.drafting.rewrite import allowed_lines, is_vacuous
     from publisher.facts.compute import compute_facts
 
@@ -109,7 +109,7 @@ def main() -> None:
         draft = draft_sections(sections, llm, index, backend=backend)
         seconds.append(time.perf_counter() - start)
         prefix_tokens += backend.prefix_tokens
-        prompt_tokens += sum(len(backend.prompt_tokens(build_request(s, llm, section_cap(s.target_words, llm))))
+        prompt_tokens += sum(len(backend.prompt_tokens(build_request(s, llm, section_cap(section_words(s), llm))))
                              for s in sections)
         md.append(f"\n## {week} ({seconds[-1]:.1f} s)\n")
         args.out.write_text("\n".join(md), encoding="utf-8")  # readable while later weeks draft

@@ -29,6 +29,17 @@ class Request:
     # The fact lines whose numbers and tickers are the only ones the mlx backend lets the model
     # write (constrain.py); None leaves decoding unconstrained. Servers ignore it: the guard checks.
     allowed: tuple[str, ...] | None = None
+    # Worked examples shown before the request as earlier turns of the chat: (user, assistant).
+    examples: tuple[tuple[str, str], ...] = ()
+    # Text that ends the generation where the model writes it ("\n\n": one paragraph), not part of it.
+    stop: tuple[str, ...] = ()
+
+
+def cut_at_stop(text: str, stop: tuple[str, ...]) -> str:
+    """The text before the first stop string, as every backend returns it."""
+    for s in stop:
+        text = text.split(s, 1)[0]
+    return text
 
 
 @dataclass
@@ -53,7 +64,10 @@ class Backend(Protocol):
 
 
 def _messages(req: Request) -> list[dict[str, str]]:
-    return [{"role": "system", "content": req.system}, {"role": "user", "content": req.user}]
+    messages = [{"role": "system", "content": req.system}]
+    for user, assistant in req.examples:
+        messages += [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
+    return [*messages, {"role": "user", "content": req.user}]
 
 
 # ---- mlx --------------------------------------------------------------------------------------
@@ -106,7 +120,7 @@ class MLXBackend:
         tok = self.tokenizer
         if getattr(tok, "chat_template", None):
             return list(tok.apply_chat_template(_messages(req), add_generation_prompt=True, tokenize=True))
-        return list(tok.encode(f"{req.system}\n\n{req.user}\n\n"))
+        return list(tok.encode("\n\n".join(m["content"] for m in _messages(req)) + "\n\n"))
 
     def _sampling(self) -> tuple[Any, Callable[[Request], list[Any]]]:
         from mlx_lm.sample_utils import make_logits_processors, make_sampler
@@ -184,15 +198,28 @@ class MLXBackend:
                                         max_tokens=req.max_tokens, sampler=sampler,
                                         logits_processors=processors(req), prompt_cache=cache):
                 parts.append(last.text)
+                stopped = bool(req.stop) and cut_at_stop("".join(parts), req.stop) != "".join(parts)
                 if self.on_tokens:
-                    self.on_tokens(index, last.generation_tokens, last.finish_reason is not None)
+                    self.on_tokens(index, last.generation_tokens, stopped or last.finish_reason is not None)
+                if stopped:
+                    break
         except Exception as exc:
             return Generation(error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - start)
         if last is None:
             return Generation(error="no tokens generated", seconds=time.perf_counter() - start)
+        text = "".join(parts)
+        if req.stop and cut_at_stop(text, req.stop) != text:
+            return Generation(cut_at_stop(text, req.stop), last.generation_tokens, "stop", time.perf_counter() - start)
         # generation_tokens counts a final end-of-sequence token; it is not part of the text
         tokens = last.generation_tokens - (1 if last.finish_reason == "stop" else 0)
-        return Generation("".join(parts), tokens, last.finish_reason, time.perf_counter() - start)
+        return Generation(text, tokens, last.finish_reason, time.perf_counter() - start)
+
+    def _wrote_stop(self, tokens: list[int], stop: tuple[str, ...]) -> bool:
+        """Whether the last tokens wrote a stop string (a string of n characters spans at most n tokens)."""
+        if not stop:
+            return False
+        tail = self.tokenizer.decode(tokens[-(max(map(len, stop)) + 1):])
+        return any(s in tail for s in stop)
 
     def generate_batch(self, requests: list[Request], prompts: list[list[int]] | None = None,
                        caches: list[Any] | None = None, prefix: list[int] | None = None) -> list[Generation]:
@@ -216,21 +243,27 @@ class MLXBackend:
                 finish: dict[int, tuple[str, float]] = {}
                 while responses := gen.next_generated():
                     for r in responses:
+                        if r.uid in finish:  # stopped by its text below: removed, nothing more to read
+                            continue
                         if r.finish_reason != "stop":
                             tokens[r.uid].append(r.token)
-                        if r.finish_reason is not None:
+                        if r.finish_reason is None and self._wrote_stop(tokens[r.uid], requests[uids.index(r.uid)].stop):
+                            gen.remove([r.uid])
+                            finish[r.uid] = ("stop", time.perf_counter() - start)
+                        elif r.finish_reason is not None:
                             finish[r.uid] = (r.finish_reason, time.perf_counter() - start)
                         if self.on_tokens:
-                            self.on_tokens(uids.index(r.uid), len(tokens[r.uid]), r.finish_reason is not None)
+                            self.on_tokens(uids.index(r.uid), len(tokens[r.uid]), r.uid in finish)
             finally:
                 gen.close()
         except Exception as exc:
             err = f"{type(exc).__name__}: {exc}"
             return [Generation(error=err, seconds=time.perf_counter() - start) for _ in requests]
         out = []
-        for uid in uids:
+        for uid, req in zip(uids, requests, strict=True):
             reason, seconds = finish.get(uid, ("length", time.perf_counter() - start))
-            out.append(Generation(self.tokenizer.decode(tokens[uid]), len(tokens[uid]), reason, seconds))
+            text = cut_at_stop(self.tokenizer.decode(tokens[uid]), req.stop)
+            out.append(Generation(text, len(tokens[uid]), reason, seconds))
         return out
 
 
@@ -254,6 +287,8 @@ class OpenAIBackend:
             "model": self.llm.api_model, "messages": _messages(req), "max_tokens": req.max_tokens,
             "temperature": self.llm.temperature, "top_p": self.llm.top_p, "seed": self.llm.seed, "stream": False,
         }
+        if req.stop:
+            payload["stop"] = list(req.stop)
         if extras and self.llm.repetition_penalty and self.llm.repetition_penalty != 1.0:
             payload["repetition_penalty"] = self.llm.repetition_penalty
         return payload
@@ -275,7 +310,7 @@ class OpenAIBackend:
             try:
                 data = self._post(self._payload(req, extras))
                 choice = data["choices"][0]
-                text = (choice.get("message") or {}).get("content") or choice.get("text") or ""
+                text = cut_at_stop((choice.get("message") or {}).get("content") or choice.get("text") or "", req.stop)
                 usage = data.get("usage") or {}
                 tokens = usage.get("completion_tokens")
                 if not isinstance(tokens, int):

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from publisher.config import LLMConfig
 from publisher.drafting.backends import Backend, Generation, MLXBackend, OpenAIBackend, Request
 from publisher.drafting.guard import FactIndex, guard_text, split_sentences
-from publisher.drafting.plan import Section, section_cap
+from publisher.drafting.plan import Section, section_cap, section_words
 from publisher.errors import DraftError
 
 Progress = Callable[[str, int, int], None]
@@ -59,6 +59,8 @@ def build_request(section: Section, llm: LLMConfig, cap: int) -> Request:
 _FENCE_RE = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
 _TAG_RE = re.compile(r"<\|?/?[A-Za-z_][^<>]{0,200}\|?>")
 _HEADING_LINE_RE = re.compile(r"^\s*(?:#{1,6}\s|={3,}\s*$|-{3,}\s*$|\*\*[^*]{1,80}\*\*:?\s*$|<)")
+_PROMPT_LABEL_RE = re.compile(r"\s*(?:Section|Task|Length|Facts|Voice|Notes|Examples?):", re.IGNORECASE)
+_ANSWER_LABEL_RE = re.compile(r"^\s*(?:Main point|Paragraph|Answer|Rewrite):\s*", re.IGNORECASE)
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufffd]")
 
 
@@ -70,8 +72,9 @@ def clean_text(text: str, heading: str, finish_reason: str | None) -> str:
         if _HEADING_LINE_RE.match(line):
             continue
         line = _TAG_RE.sub("", line).rstrip()
-        if re.match(r"\s*(?:Section|Task|Length|Facts|Voice):", line):
+        if _PROMPT_LABEL_RE.match(line):  # the model echoing the prompt's form, not writing prose
             continue
+        line = _ANSWER_LABEL_RE.sub("", line)
         if not lines and line.strip().strip("*#:").strip().lower() == heading.lower():
             continue
         lines.append(line)
@@ -80,6 +83,24 @@ def clean_text(text: str, heading: str, finish_reason: str | None) -> str:
         last = max(text.rfind(". "), text.rfind("! "), text.rfind("? "), text.rfind(".\n"))
         text = text[: last + 1].rstrip() if last > 0 else ""
     return text
+
+
+def drop_repeated_sentences(text: str) -> str:
+    """Each sentence once: a small model that loops repeats whole sentences; the first say is kept."""
+    from publisher.drafting.guard import normalize_sentence
+
+    seen: set[str] = set()
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        kept = []
+        for sentence in split_sentences(block.replace("\n", " ")):
+            key = normalize_sentence(sentence)
+            if key not in seen:
+                seen.add(key)
+                kept.append(sentence)
+        if kept:
+            paragraphs.append(" ".join(kept))
+    return "\n\n".join(paragraphs)
 
 
 def is_repetitive(text: str) -> bool:
@@ -103,14 +124,16 @@ def _section_result(section: Section, cap: int, gen: Generation, index: FactInde
     elif gen.tokens > cap:
         reason = f"over the cap: {gen.tokens} tokens > {cap}"
     else:
-        text = clean_text(gen.text, section.heading, gen.finish_reason)
+        text = drop_repeated_sentences(clean_text(gen.text, section.heading, gen.finish_reason))
         if not text:
             reason = "empty text" if gen.finish_reason != "length" else "no complete sentence before the cap"
         elif is_repetitive(text):
             reason = "repetitive output"
         else:
             # A rewrite may keep a sentence of its own notes; copying the instructions or examples is not kept.
-            guarded = guard_text(text, index, prompt=req.system if section.rewrite else f"{req.system}\n{req.user}")
+            prompt = "\n".join([req.system, *(answer for _, answer in req.examples)] if section.rewrite
+                               else [req.system, req.user])
+            guarded = guard_text(text, index, prompt=prompt)
             result["guard"] = guarded.as_dict()
             if guarded.kept == 0 or len(guarded.dropped) > guarded.kept:
                 reason = f"guard dropped {len(guarded.dropped)} of {guarded.kept + len(guarded.dropped)} sentences"
@@ -188,7 +211,7 @@ def draft_sections(
     `meter` gets each section's token count as the backend generates (backends that stream call
     their `on_tokens` hook), and the final count of every section in any case.
     """
-    caps = [section_cap(s.target_words, llm) for s in sections]
+    caps = [section_cap(section_words(s), llm) for s in sections]
     start = time.perf_counter()
     if backend is None and llm.backend != "none":
         backend = make_backend(llm, log)

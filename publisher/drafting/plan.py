@@ -26,6 +26,8 @@ TOKENS_PER_WORD = 1.6
 CAP_MARGIN = 24
 DEFAULT_MAX_TOKENS = 400
 MIN_CAP = 16
+REWRITE_MIN_WORDS = 30
+REWRITE_SLACK = 1.2
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,16 @@ def section_cap(target_words: int, llm: LLMConfig) -> int:
     limit = min(limit, llm.token_ceiling - 1)
     wanted = math.ceil(target_words * TOKENS_PER_WORD) + CAP_MARGIN
     return max(MIN_CAP, min(wanted, limit))
+
+
+def section_words(section: Section) -> int:
+    """Words a section's generation may take: a rewrite says its skeleton and point again, so it is
+    about as long as they are (a tight cap ends a looping model early: the batch waits for its
+    longest section)."""
+    if not section.rewrite:
+        return section.target_words
+    said = len(f"{section.fallback} {section.point}".split())
+    return min(section.target_words, max(REWRITE_MIN_WORDS, math.ceil(said * REWRITE_SLACK)))
 
 
 # ---- display formatting: the same roundings the templates use -------------------------------

@@ -43,18 +43,23 @@ EXAMPLES: tuple[tuple[str, str, str, str], ...] = (
 
 
 def _shot(heading: str, notes: str, point: str) -> str:
-    return f"Section: {heading}\nNotes: {notes}\nMain point: {point}\nParagraph:"
+    """A user turn: the section, its facts-only notes on one line, and the one point to keep."""
+    return f"Section: {heading}\nNotes: {' '.join(notes.split())}\nMain point: {' '.join(point.split())}"
+
+
+PARAGRAPH_END = "\n\n"  # a rewrite is one paragraph: generation stops at the first blank line
 
 
 def system_prompt(llm: LLMConfig) -> str:
-    shots = "\n\n".join(f"{_shot(h, n, p)} {out}" for h, n, p, out in EXAMPLES)
-    return REWRITE_RULES.format(voice=llm.voice.strip()) + "\n\nExamples:\n\n" + shots
+    return REWRITE_RULES.format(voice=llm.voice.strip())
 
 
 def rewrite_request(section: Section, llm: LLMConfig, cap: int) -> Request:
-    """The section's request: shared system prompt and examples, then its own notes and point."""
+    """The section's request: the shared rules and worked examples (earlier chat turns, so a chat
+    model answers with a paragraph instead of continuing a form), then its own notes and point."""
+    examples = tuple((_shot(h, n, p), out) for h, n, p, out in EXAMPLES)
     return Request(system_prompt(llm), _shot(section.heading, section.fallback, section.point or section.fallback), cap,
-                   allowed_lines(section))
+                   allowed_lines(section), examples=examples, stop=(PARAGRAPH_END,))
 
 
 def allowed_lines(section: Section) -> tuple[str, ...]:

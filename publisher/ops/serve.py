@@ -12,6 +12,7 @@ import dataclasses
 import html
 import ipaddress
 import re
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -254,10 +255,23 @@ def _handler(dev: DevServer) -> type[SimpleHTTPRequestHandler]:
     return Handler
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM stop the preview, also where it was started with SIGINT ignored (a shell's
+    background job, `nohup`: Python then keeps it ignored and Ctrl-C would never reach it)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
 def serve(config: Config, host: str = "127.0.0.1", port: int = 8000, *, build: Build,
           poll_interval: float = 0.5, echo: Callable[[str], Any] = print) -> None:
     """Run the preview until Ctrl-C, which stops it at once, even during the first build."""
     dev = DevServer(config, host, port, build=build, poll_interval=poll_interval, echo=echo)
+    _stop_on_signals()
     try:
         dev.start()
         echo(f"serving {dev.url} (watching content/, templates/, {CONFIG_NAME}; Ctrl-C to stop)")

@@ -350,6 +350,7 @@ def render_weekly_charts(facts: Facts, out_dir: Path) -> list[Chart]:
             fig = _figure(kind, spec, facts, narrow=False)
             svg, png = out_dir / f"{spec.name}.svg", out_dir / f"{spec.name}.png"
             fig.savefig(svg, format="svg", metadata=SVG_METADATA)
+            fig.set_layout_engine("none")  # the layout is in inches: the PNG keeps the SVG's, no second pass
             fig.savefig(png, format="png", dpi=2 * DPI, metadata=PNG_METADATA)
             narrow = out_dir / f"{narrow_name(spec.name)}.svg"
             _figure(kind, spec, facts, narrow=True).savefig(narrow, format="svg", metadata=SVG_METADATA)

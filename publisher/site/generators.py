@@ -184,12 +184,13 @@ class Posts:
         return pending
 
     def preload(self, pending: list[Post]) -> None:
-        """Import what rendering needs once, here, before the fork: each worker would otherwise
-        import it again (feedgen, lxml and libyaml for the exports; matplotlib for charts)."""
+        """Import what every post needs once, here, before the fork: each worker would otherwise
+        import it again (feedgen, lxml and libyaml for the exports). Matplotlib (a second of
+        imports) is left to the worker that draws charts, while the other renders posts; chart
+        posts take longest, so they go first (no worker is left drawing charts at the end)."""
         if any(post.status != "draft" for post in pending):
             import publisher.site.devto  # noqa: F401
-        if any(post.facts_path is not None for post in pending):
-            import publisher.render.charts  # noqa: F401
+        pending.sort(key=lambda post: post.facts_path is None)
 
     def render(self, post: Post) -> RenderedPost:
         """Runs in a worker: the post's HTML body, page and export; any failure names the post."""

@@ -112,8 +112,9 @@ def test_sections_never_see_each_other():
     assert len(backend.requests) == 5
     for req, own in zip(backend.requests, sections, strict=True):
         assert req.max_tokens < llm.token_ceiling
-        assert own.fallback in req.user
-        assert not any(other.fallback in req.user for other in sections if other is not own)
+        # the notes are given on one line: a blank line inside them would read as the paragraph's end
+        assert " ".join(own.fallback.split()) in req.user
+        assert not any(" ".join(other.fallback.split()) in req.user for other in sections if other is not own)
 
 
 def test_good_text_is_kept_and_bad_sentences_are_reported():
@@ -128,11 +129,18 @@ def test_good_text_is_kept_and_bad_sentences_are_reported():
     assert insight["tokens"] == 40 and insight["finish_reason"] == "stop" and not insight["fallback"]
 
 
+def test_a_looping_model_publishes_each_sentence_once():
+    said = "The win rate was 41.7% on 12 round-trips."
+    draft = _draft({"One operating insight": Generation(f"{said} {said}\n\n{said} {said}", 60, "length")})
+    insight = draft["sections"][3]
+    assert insight["text"] == said and not insight["fallback"]
+
+
 @pytest.mark.parametrize(("answer", "reason"), [
     (Generation(error="TimeoutError: timed out"), "backend error: TimeoutError: timed out"),
     (Generation("", 0, "stop"), "empty text"),
     (Generation("Fees were 1.23 USDT.", 900, "length"), "over the cap: 900 tokens > 216"),
-    (Generation("The trade went wrong again. " * 20, 200, "length"), "repetitive output"),
+    (Generation("The trade went wrong again and " * 20 + "it ended.", 200, "length"), "repetitive output"),
     (Generation("It made 5,000 USDT. Win rate 99%. Fees were 1.23 USDT.", 30, "stop"), "guard dropped 2 of 3 sentences"),
     (Generation("The books closed 24 round-trips and then the", 216, "length"), "no complete sentence before the cap"),
 ])

@@ -52,6 +52,23 @@ def test_batched_generation_matches_sequential_with_greedy_decoding(tiny_model_d
     assert all(g.tokens <= r.max_tokens for g, r in zip(batched, requests, strict=True))
 
 
+def test_a_stop_string_ends_the_generation_batched_and_one_by_one(tiny_model_dir):
+    """A rewrite stops at its paragraph's end: the text before the stop string, nothing after."""
+    from publisher.drafting.backends import Request
+
+    backend = MLXBackend(_llm(tiny_model_dir, repetition_penalty=1.0), str(tiny_model_dir))
+    free = [Request("Write plainly.", f"Section {i}: the week in numbers.", 40) for i in range(3)]
+    unstopped = backend.generate_batch(free)
+    # a stop string taken from the middle of what each request writes when nothing stops it
+    stops = [g.text[len(g.text) // 2:len(g.text) // 2 + 3] for g in unstopped]
+    assert all(len(s) == 3 for s in stops)
+    stopped = [Request(r.system, r.user, r.max_tokens, stop=(s,)) for r, s in zip(free, stops, strict=True)]
+    for generations in (backend.generate_batch(stopped), [backend.generate_one(r) for r in stopped]):
+        for gen, full, stop in zip(generations, unstopped, stops, strict=True):
+            assert gen.text == full.text.split(stop, 1)[0]
+            assert gen.finish_reason == "stop" and gen.tokens < full.tokens
+
+
 def test_memory_settings_apply_or_are_skipped_never_an_error(tiny_model_dir):
     import mlx.core as mx
 

@@ -246,8 +246,11 @@ def test_stop_does_not_wait_for_a_rebuild_in_progress(project: Path) -> None:
         release.set()
 
 
-def test_ctrl_c_during_the_first_build_stops_the_command(tmp_path: Path) -> None:
-    """SIGINT while `publish serve` is still building: the command ends cleanly (exit 0, "stopped")."""
+@pytest.mark.parametrize(("sent", "started_ignoring_sigint"), [
+    (signal.SIGINT, False), (signal.SIGINT, True), (signal.SIGTERM, False)])
+def test_ctrl_c_during_the_first_build_stops_the_command(tmp_path: Path, sent: int, started_ignoring_sigint: bool) -> None:
+    """SIGINT (or SIGTERM) while `publish serve` is still building: the command ends cleanly (exit 0,
+    "stopped"), also when started as a shell's background job, which ignores SIGINT."""
     post = tmp_path / "content" / "posts" / "hello.md"
     post.parent.mkdir(parents=True)
     post.write_text("---\ntitle: Hello\ndate: 2026-04-14\n---\nWords.\n", encoding="utf-8")
@@ -258,11 +261,12 @@ def test_ctrl_c_during_the_first_build_stops_the_command(tmp_path: Path) -> None
             "b.build_site = slow\n"
             "from publisher.cli import main\n"
             "main(['-C', sys.argv[1], 'serve', '--port', '0'])\n")
-    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE,
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if started_ignoring_sigint else None
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, preexec_fn=ignore,
                             stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "building"
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sent)
         proc.wait(timeout=PATIENCE_S)
     finally:
         if proc.poll() is None:
