@@ -109,7 +109,7 @@ def main() -> None:
         draft = draft_sections(sections, llm, index, backend=backend)
         seconds.append(time.perf_counter() - start)
         prefix_tokens += backend.prefix_tokens
-        prompt_tokens += sum(len(backend.prompt_tokens(build_request(s, llm, section_cap(section_words(s), llm))))
+        prompt_tokens += sum(len(backend.prompt_tokens(build_request(s, llm, section_cap(section_words(s, llm), llm))))
                              for s in sections)
         md.append(f"\n## {week} ({seconds[-1]:.1f} s)\n")
         args.out.write_text("\n".join(md), encoding="utf-8")  # readable while later weeks draft

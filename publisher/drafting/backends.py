@@ -125,7 +125,7 @@ class MLXBackend:
     def _sampling(self) -> tuple[Any, Callable[[Request], list[Any]]]:
         from mlx_lm.sample_utils import make_logits_processors, make_sampler
 
-        from publisher.drafting.constrain import FactConstraint, TokenTable
+        from publisher.drafting.constrain import FactConstraint, NoRepeatNgram, TokenTable
 
         sampler = make_sampler(temp=self.llm.temperature, top_p=self.llm.top_p if self.llm.top_p < 1 else 0.0)
         constraints: dict[tuple[str, ...], FactConstraint] = {}
@@ -134,6 +134,7 @@ class MLXBackend:
             """Fresh per sequence: the fact constraint keeps per-sequence state."""
             penalty = self.llm.repetition_penalty
             out = make_logits_processors(repetition_penalty=penalty if penalty and penalty != 1.0 else None)
+            out.append(NoRepeatNgram())
             if req.allowed is not None:
                 if self._token_table is None:
                     self._token_table = TokenTable.build(self.tokenizer)
@@ -233,7 +234,7 @@ class MLXBackend:
             with_cache = caches is not None and all(c is not None for c in caches)
             gen = BatchGenerator(self.model, stop_tokens=[[t] for t in self.tokenizer.eos_token_ids],
                                  sampler=sampler, completion_batch_size=len(prompts),
-                                 prefill_batch_size=len(prompts))
+                                 prefill_batch_size=1)
             try:
                 uids = gen.insert(prompts, [r.max_tokens for r in requests],
                                   caches=caches if with_cache else None,

@@ -203,3 +203,41 @@ class FactProcessor:
         word_frag = _WORD_TAIL_RE.search(tail).group(0)  # type: ignore[union-attr]
         mask = self.constraint.mask(num_frag, word_frag, logits.shape[-1], self.mx, logits.dtype)
         return logits + mask
+
+
+NO_REPEAT_NGRAM = 4  # tokens: a figure ("-3", ".", "10", " USDT") may still be said twice
+REPEAT_PENALTY = 1e9
+
+
+class NoRepeatNgram:
+    """A logits processor that bans the token completing an n-gram the sequence has already
+    generated (the prompt excluded): a small model that starts to loop has to say something else,
+    or end the paragraph, instead of filling its cap with the same clause."""
+
+    def __init__(self, n: int = NO_REPEAT_NGRAM) -> None:
+        import mlx.core as mx
+
+        self.mx = mx
+        self.n = n
+        self.prompt_len: int | None = None
+
+    def banned(self, generated: list[int]) -> set[int]:
+        """The tokens that would repeat an n-gram of `generated`, pure."""
+        n = self.n
+        if len(generated) < n:
+            return set()
+        key = generated[len(generated) - n + 1:]
+        return {generated[i + n - 1] for i in range(len(generated) - n + 1) if generated[i:i + n - 1] == key}
+
+    def __call__(self, tokens: Any, logits: Any) -> Any:
+        ids = tokens.tolist() if hasattr(tokens, "tolist") else list(tokens)
+        if self.prompt_len is None:  # first call: the context is the prompt (or what the cache lacks)
+            self.prompt_len = len(ids)
+        banned = sorted(i for i in self.banned(ids[self.prompt_len:]) if i < logits.shape[-1])
+        if not banned:
+            return logits
+        # A large finite penalty, not -inf: where the fact constraint leaves only a banned token (the
+        # one digit that finishes an allowed number), that token must still win over the masked rest.
+        mask = self.mx.zeros((logits.shape[-1],), dtype=logits.dtype)
+        mask[self.mx.array(banned)] = -REPEAT_PENALTY
+        return logits + mask

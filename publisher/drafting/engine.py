@@ -79,7 +79,11 @@ def clean_text(text: str, heading: str, finish_reason: str | None) -> str:
             continue
         lines.append(line)
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    if finish_reason == "length" and text and text[-1] not in ".!?\"')":
+    if text and text[-1] not in ".!?\"')”’":
+        finish_reason = "length"  # a paragraph that ends mid-sentence was cut, whatever stopped it
+    if finish_reason == "length" and text:
+        # Cut by the cap: the last sentence is unfinished even when it ends in "." ("... to +0." is a
+        # number cut after its point), so only what ends before a sentence boundary is kept.
         last = max(text.rfind(". "), text.rfind("! "), text.rfind("? "), text.rfind(".\n"))
         text = text[: last + 1].rstrip() if last > 0 else ""
     return text
@@ -211,7 +215,7 @@ def draft_sections(
     `meter` gets each section's token count as the backend generates (backends that stream call
     their `on_tokens` hook), and the final count of every section in any case.
     """
-    caps = [section_cap(section_words(s), llm) for s in sections]
+    caps = [section_cap(section_words(s, llm), llm) for s in sections]
     start = time.perf_counter()
     if backend is None and llm.backend != "none":
         backend = make_backend(llm, log)

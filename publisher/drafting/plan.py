@@ -9,6 +9,7 @@ other's output.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,7 @@ from publisher.errors import DraftError
 from publisher.facts.contract import is_control_test
 
 if TYPE_CHECKING:
-    from publisher.facts.contract import Facts, News, Vault, WeekStats
+    from publisher.facts.contract import Facts, Finding, News, Vault, WeekStats
 
 WEEKLY_SECTION_KEYS = ("week", "vault", "news", "insight", "stack")
 
@@ -26,7 +27,8 @@ TOKENS_PER_WORD = 1.6
 CAP_MARGIN = 24
 DEFAULT_MAX_TOKENS = 400
 MIN_CAP = 16
-REWRITE_MIN_WORDS = 30
+REWRITE_MIN_WORDS = 24
+REWRITE_MAX_WORDS = 28
 REWRITE_SLACK = 1.2
 
 
@@ -44,6 +46,7 @@ class Section:
     point: str = ""
     anchors: tuple[str, ...] = ()
     rewrite: bool = False
+    notes: str = ""  # what a rewrite works from when the facts-only text is too long to say again
 
 
 def section_cap(target_words: int, llm: LLMConfig) -> int:
@@ -61,14 +64,16 @@ def section_cap(target_words: int, llm: LLMConfig) -> int:
     return max(MIN_CAP, min(wanted, limit))
 
 
-def section_words(section: Section) -> int:
-    """Words a section's generation may take: a rewrite says its skeleton and point again, so it is
-    about as long as they are (a tight cap ends a looping model early: the batch waits for its
-    longest section)."""
-    if not section.rewrite:
+def section_words(section: Section, llm: LLMConfig) -> int:
+    """Words a section's generation may take. A rewrite says its skeleton and point again, so it is
+    about as long as they are, and at most REWRITE_MAX_WORDS unless `[llm] max_tokens` is set: the
+    batch waits for its longest section, one decoding step of the bundled model costs ~0.2 s on a
+    2-core CPU, and a small model that writes longer mostly loops. A large model gets room from
+    `max_tokens`."""
+    if not section.rewrite or llm.max_tokens:
         return section.target_words
-    said = len(f"{section.fallback} {section.point}".split())
-    return min(section.target_words, max(REWRITE_MIN_WORDS, math.ceil(said * REWRITE_SLACK)))
+    said = len(f"{section.notes or section.fallback} {section.point}".split())
+    return min(section.target_words, REWRITE_MAX_WORDS, max(REWRITE_MIN_WORDS, math.ceil(said * REWRITE_SLACK)))
 
 
 # ---- display formatting: the same roundings the templates use -------------------------------
@@ -323,7 +328,7 @@ def _insight_section(facts: Facts, cur: str) -> Section:
             f"An average win of {money(week['avg_win'], cur) or 'n/a'} at a {pct(week['win_rate'])} win rate "
             f"{verdict} an average loss of {money(week['avg_loss'], cur) or 'n/a'}.",
         ])
-    point = str(findings[0].get("text")) if findings else (
+    point = short_finding(findings[0], cur) if findings else (
         f"Expectancy was {money(week.get('expectancy'), cur)} per trade."
         if _value(week.get("expectancy")) is not None else "No trade closed, so the edge could not be measured.")
     return Section(
@@ -332,8 +337,23 @@ def _insight_section(facts: Facts, cur: str) -> Section:
         "explain in a short paragraph why its figures support it and what to watch next week.",
         120, tuple(lines), fallback, point=point,
         anchors=tuple(str(f.get("text")) for f in findings[:1] if f.get("text")),
-        rewrite=True,
+        rewrite=True, notes=f"{point} {WHY_IT_MATTERS.get(str(findings[0].get('kind')), '')}".strip() if findings else "",
     )
+
+
+def short_finding(finding: Finding, cur: str) -> str:
+    """A finding's point in one short sentence (its full text holds every figure of the test): what a
+    small model can say again within its cap."""
+    if is_control_test(finding):
+        verdict = str(finding["week"].get("verdict"))
+        total = money(finding["edge"]["total"], cur)
+        return (f"The standard book's edge over its inverted mirror was {total} this week: "
+                + ("too few trades to judge." if verdict == "too few trades" else
+                   "a real edge." if verdict == "standard ahead" else
+                   "an edge against the strategy." if verdict == "mirror ahead" else
+                   "not distinguishable from zero."))
+    text = str(finding.get("text") or "")
+    return re.split(r"; |, and per week ", text, maxsplit=1)[0].rstrip(".") + "."
 
 
 def _stack_section(facts: Facts, site: SiteConfig, llm: LLMConfig) -> Section:

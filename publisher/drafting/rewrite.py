@@ -58,13 +58,14 @@ def rewrite_request(section: Section, llm: LLMConfig, cap: int) -> Request:
     """The section's request: the shared rules and worked examples (earlier chat turns, so a chat
     model answers with a paragraph instead of continuing a form), then its own notes and point."""
     examples = tuple((_shot(h, n, p), out) for h, n, p, out in EXAMPLES)
-    return Request(system_prompt(llm), _shot(section.heading, section.fallback, section.point or section.fallback), cap,
+    notes = section.notes or section.fallback
+    return Request(system_prompt(llm), _shot(section.heading, notes, section.point or notes), cap,
                    allowed_lines(section), examples=examples, stop=(PARAGRAPH_END,))
 
 
 def allowed_lines(section: Section) -> tuple[str, ...]:
     """What the model may take numbers and tickers from: the section's fact lines, skeleton and point."""
-    return (*section.facts, section.fallback, section.point)
+    return (*section.facts, section.fallback, section.point, section.notes)
 
 
 _WORDS_RE = re.compile(r"[a-z0-9]+")

@@ -113,8 +113,9 @@ def test_sections_never_see_each_other():
     for req, own in zip(backend.requests, sections, strict=True):
         assert req.max_tokens < llm.token_ceiling
         # the notes are given on one line: a blank line inside them would read as the paragraph's end
-        assert " ".join(own.fallback.split()) in req.user
-        assert not any(" ".join(other.fallback.split()) in req.user for other in sections if other is not own)
+        assert " ".join((own.notes or own.fallback).split()) in req.user
+        assert not any(" ".join((other.notes or other.fallback).split()) in req.user
+                       for other in sections if other is not own)
 
 
 def test_good_text_is_kept_and_bad_sentences_are_reported():
@@ -139,10 +140,10 @@ def test_a_looping_model_publishes_each_sentence_once():
 @pytest.mark.parametrize(("answer", "reason"), [
     (Generation(error="TimeoutError: timed out"), "backend error: TimeoutError: timed out"),
     (Generation("", 0, "stop"), "empty text"),
-    (Generation("Fees were 1.23 USDT.", 900, "length"), "over the cap: 900 tokens > 216"),
-    (Generation("The trade went wrong again and " * 20 + "it ended.", 200, "length"), "repetitive output"),
+    (Generation("Fees were 1.23 USDT.", 900, "length"), "over the cap: 900 tokens > 69"),  # 28 words at most
+    (Generation("The trade went wrong again and " * 20 + "it ended.", 60, "stop"), "repetitive output"),
     (Generation("It made 5,000 USDT. Win rate 99%. Fees were 1.23 USDT.", 30, "stop"), "guard dropped 2 of 3 sentences"),
-    (Generation("The books closed 24 round-trips and then the", 216, "length"), "no complete sentence before the cap"),
+    (Generation("The books closed 24 round-trips and then the", 69, "length"), "no complete sentence before the cap"),
 ])
 def test_a_failing_section_falls_back_to_facts_only_text(answer, reason):
     draft = _draft({"One operating insight": answer})
@@ -166,6 +167,14 @@ def test_clean_text_strips_what_the_template_owns():
     raw = ("Section: News that mattered Task: say it\n# News that mattered\n<div onclick=x>hi</div>\n"
            "```python\nprint(1)\n```\nBitcoin led the list.<|im_end|> More <b>news</b> came in.\n\nThe tape was quiet and")
     assert clean_text(raw, "News that mattered", "length") == "Bitcoin led the list. More news came in."
+
+
+def test_an_unfinished_last_sentence_is_dropped_whatever_stopped_the_model():
+    # cut by the cap right after a number's point: it ends in "." and is still unfinished
+    assert clean_text("Fees were 1.23 USDT. The edge was +0.", "x", "length") == "Fees were 1.23 USDT."
+    # a paragraph that ends mid-sentence at a stop string
+    assert clean_text("Fees were 1.23 USDT. Against its mirror it made +9", "x", "stop") == "Fees were 1.23 USDT."
+    assert clean_text("Fees were 1.23 USDT (0.5% of volume)", "x", "stop") == "Fees were 1.23 USDT (0.5% of volume)"
 
 
 def test_sentences_copied_from_the_prompt_are_dropped():
