@@ -16,6 +16,14 @@ FEED_FILE = "feed.xml"  # the site feed at the site root, and each tag's feed in
 NEWSLETTER_DIR = "newsletter"  # under site/: newsletter/<slug>/ (web version, message.eml, message.txt)
 DEVTO_DIR = ("exports", "devto")  # under the project root: exports/devto/<slug>.md
 BUILD_FAILED_MARKER = "build-failed"  # in .publisher/: the last `publish build` failed (why, one line); deploy refuses
+# The weekly charts' geometry: render draws them at it; the site and the email size their images by it.
+CHART_WIDTH_IN, CHART_HEIGHT_IN, CHART_DPI = 8.0, 3.6, 100  # 800x360 CSS px on the site; PNGs at 2x
+NARROW_CHART_WIDTH_IN, NARROW_CHART_HEIGHT_IN = 3.6, 3.4  # 360x340 CSS px: the phone variant
+
+
+def narrow_chart_name(name: str) -> str:
+    """The file stem of a chart's phone variant (the site's <picture> picks it under 600 px; the email uses it)."""
+    return f"{name}-narrow"
 
 
 def newsletter_rel(slug: str) -> str:

@@ -27,13 +27,21 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from publisher.common import figures as F
+from publisher.common.rules import (
+    CHART_DPI,
+    CHART_HEIGHT_IN,
+    CHART_WIDTH_IN,
+    NARROW_CHART_HEIGHT_IN,
+    NARROW_CHART_WIDTH_IN,
+    narrow_chart_name,
+)
 from publisher.common.sanitize import chart_label
 
 if TYPE_CHECKING:
     from publisher.facts.contract import Book, ComparisonRow, Facts
 
-WIDTH_IN, HEIGHT_IN, DPI = 8.0, 3.6, 100  # 800x360 CSS px on the site; the PNG is drawn at 2x
-NARROW_WIDTH_IN, NARROW_HEIGHT_IN = 3.6, 3.4  # 360x340 CSS px: the phone variant, shown at ~340 px
+WIDTH_IN, HEIGHT_IN, DPI = CHART_WIDTH_IN, CHART_HEIGHT_IN, CHART_DPI
+NARROW_WIDTH_IN, NARROW_HEIGHT_IN = NARROW_CHART_WIDTH_IN, NARROW_CHART_HEIGHT_IN  # shown at ~340 px on a phone
 MIN_PHONE_TEXT_PX = 11  # what the narrow variant guarantees at a 375 px viewport (font.size 10 pt = 13.9 px)
 MAX_BARS = 15  # more symbols than this and the labels collide; the alt text says what was left out
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with any common colour-vision
@@ -77,6 +85,7 @@ class Chart:
     svg: Path
     png: Path
     narrow_svg: Path | None = None
+    narrow_png: Path | None = None  # the phone variant at 2x: the email's chart (no <picture> in mail)
 
 
 @dataclass(frozen=True)
@@ -332,14 +341,13 @@ def chart_figure(name: str, facts: Facts, *, narrow: bool = False) -> Figure:
         return _figure(next(k for k in KINDS if k.name == name), spec, facts, narrow)
 
 
-def narrow_name(name: str) -> str:
-    """The file stem of a chart's phone variant (the site's <picture> picks it under 600 px)."""
-    return f"{name}-narrow"
+narrow_name = narrow_chart_name  # the name render and its tests use
 
 
 def render_weekly_charts(facts: Facts, out_dir: Path) -> list[Chart]:
-    """Write `<name>.svg` (site), `<name>-narrow.svg` (site, phones) and `<name>.png` at twice the
-    density (email, feed, dev.to) for each spec."""
+    """Write `<name>.svg` (site), `<name>-narrow.svg` (site, phones), `<name>.png` at twice the
+    density (feed, dev.to) and `<name>-narrow.png` at twice the density (email: a mail client has
+    no <picture>, and a wide chart shrunk to a phone has 5 px text) for each spec."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     kinds = {k.name: k for k in KINDS}
@@ -352,7 +360,10 @@ def render_weekly_charts(facts: Facts, out_dir: Path) -> list[Chart]:
             fig.savefig(svg, format="svg", metadata=SVG_METADATA)
             fig.set_layout_engine("none")  # the layout is in inches: the PNG keeps the SVG's, no second pass
             fig.savefig(png, format="png", dpi=2 * DPI, metadata=PNG_METADATA)
-            narrow = out_dir / f"{narrow_name(spec.name)}.svg"
-            _figure(kind, spec, facts, narrow=True).savefig(narrow, format="svg", metadata=SVG_METADATA)
-            charts.append(Chart(spec.name, spec.alt, svg, png, narrow))
+            narrow, narrow_png = out_dir / f"{narrow_name(spec.name)}.svg", out_dir / f"{narrow_name(spec.name)}.png"
+            small = _figure(kind, spec, facts, narrow=True)
+            small.savefig(narrow, format="svg", metadata=SVG_METADATA)
+            small.set_layout_engine("none")
+            small.savefig(narrow_png, format="png", dpi=2 * DPI, metadata=PNG_METADATA)
+            charts.append(Chart(spec.name, spec.alt, svg, png, narrow, narrow_png))
     return charts

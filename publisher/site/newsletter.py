@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote, urljoin, urlparse
 
 import css_inline
@@ -44,13 +44,16 @@ from markdown_it.token import Token
 from publisher.common import figures
 from publisher.common.dates import display_date
 from publisher.common.fsutil import atomic_write_bytes, atomic_write_text
-from publisher.common.rules import newsletter_rel
+from publisher.common.rules import CHART_DPI, NARROW_CHART_WIDTH_IN, narrow_chart_name, newsletter_rel
 from publisher.common.sanitize import Attrs, clean_html, rewrite_start_tags, safe_url, strip_control_chars
 from publisher.config import Config
 from publisher.errors import ConfigError, ContentError
 from publisher.render.markdown import template_env
 from publisher.site.content import Post
 from publisher.site.feed import absolutize_html, post_url, site_url
+
+if TYPE_CHECKING:
+    from publisher.facts.contract import Facts
 
 TEMPLATE = "email.html.j2"
 WIDTH = 600  # the column's maximum width; narrower screens get 100%
@@ -92,9 +95,15 @@ def load_facts(post: Post) -> dict[str, Any] | None:
         raise ContentError(f"{post.facts_path}: unreadable fact sheet ({exc}); run 'publish weekly --force' to recompute it") from None
 
 
+def _headline_week(facts: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The week block the headline reports (`figures.headline_block`), None without a fact sheet."""
+    return cast("dict[str, Any]", figures.headline_block(cast("Facts", facts)).get("week")) if facts else None
+
+
 def headline_figure(facts: dict[str, Any] | None) -> str:
-    """The week's headline figure for the subject: the realized PnL over all books."""
-    week = ((facts or {}).get("all_books") or {}).get("week")
+    """The week's headline figure for the subject: the headline book's realized PnL (the standard
+    book when the other is its inverted mirror, whose sum with it says nothing)."""
+    week = _headline_week(facts)
     if not week:
         return ""
     if not figures.num(week.get("round_trips")):
@@ -110,8 +119,8 @@ def email_subject(post: Post, facts: dict[str, Any] | None) -> str:
 
 
 def preheader(post: Post, facts: dict[str, Any] | None) -> str:
-    """The inbox preview line: the week's figures, or the post's description."""
-    week = ((facts or {}).get("all_books") or {}).get("week")
+    """The inbox preview line: the headline book's figures for the week, or the post's description."""
+    week = _headline_week(facts)
     if week and figures.num(week.get("round_trips")):
         text = (f"{figures.count(week.get('round_trips'))} round-trips, win rate {figures.pct(week.get('win_rate'))}, "
                 f"realized PnL {figures.money(week.get('realized_pnl'))}, "
@@ -182,6 +191,7 @@ def _email_images(html: str, post: Post, config: Config, charts: dict[str, Path]
 
     base = post_url(post, config)
     column = WIDTH - 40  # the content cell's padding
+    phone_chart = min(column, round(NARROW_CHART_WIDTH_IN * CHART_DPI))  # the narrow variant's own width, CSS px
 
     def swap(tag: str, attrs: Attrs) -> Attrs | str | None:
         if tag != "img":
@@ -190,8 +200,12 @@ def _email_images(html: str, post: Post, config: Config, charts: dict[str, Path]
         src, alt = values.get("src", ""), values.get("alt", "")
         stem = Path(urlparse(src).path).stem
         height = ""
+        width = column
         if src == urljoin(base, f"charts/{stem}.svg") and stem in charts:
-            png = charts[stem]
+            # The phone variant, at its own width: legible on a phone, and a mail client has no
+            # <picture> to switch variants (a wide chart shrunk to 375 px has 5 px text).
+            png = charts.get(narrow_chart_name(stem), charts[stem])
+            width = phone_chart if png.stem == narrow_chart_name(stem) else column
             if cid:
                 target = f"cid:{_cid(png, post, config)}"
             elif web:  # newsletter/<slug>/index.html -> the post's charts
@@ -199,13 +213,13 @@ def _email_images(html: str, post: Post, config: Config, charts: dict[str, Path]
             else:
                 target = urljoin(base, f"charts/{png.name}")
             size = _png_size(png)
-            height = str(round(column * size[1] / size[0])) if size and size[0] else ""
+            height = str(round(width * size[1] / size[0])) if size and size[0] else ""
         elif urlparse(src).path.lower().endswith(".svg"):
             return f"<em>{htmllib.escape(alt)}</em>" if alt else ""
         else:
             target = src
-        style = f"width: 100%; max-width: {column}px; height: auto;"
-        sized = [("width", str(column))] + ([("height", height)] if height else [])
+        style = f"display: block; margin: 0 auto; width: 100%; max-width: {width}px; height: auto;"
+        sized = [("width", str(width))] + ([("height", height)] if height else [])
         return [("src", target), ("alt", alt), *sized, ("style", style)]
 
     return rewrite_start_tags(html, swap)

@@ -14,6 +14,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from publisher.common.rules import (
+    CHART_DPI,
+    CHART_HEIGHT_IN,
+    CHART_WIDTH_IN,
+    NARROW_CHART_HEIGHT_IN,
+    NARROW_CHART_WIDTH_IN,
+)
 from publisher.config import Config
 from publisher.site.content import Post
 
@@ -34,11 +41,9 @@ class ChartSize:
 
 
 def chart_size() -> ChartSize:
-    """The charts' CSS pixel sizes, from the chart module (the one place they are decided)."""
-    from publisher.render import charts  # matplotlib: imported only for pages that show charts
-
-    return ChartSize(round(charts.WIDTH_IN * charts.DPI), round(charts.HEIGHT_IN * charts.DPI),
-                     round(charts.NARROW_WIDTH_IN * charts.DPI), round(charts.NARROW_HEIGHT_IN * charts.DPI))
+    """The charts' CSS pixel sizes, from the charts' geometry (common/rules.py, the one place it is decided)."""
+    return ChartSize(round(CHART_WIDTH_IN * CHART_DPI), round(CHART_HEIGHT_IN * CHART_DPI),
+                     round(NARROW_CHART_WIDTH_IN * CHART_DPI), round(NARROW_CHART_HEIGHT_IN * CHART_DPI))
 
 
 def page_images(html: str) -> str:

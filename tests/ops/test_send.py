@@ -138,14 +138,14 @@ def test_each_subscriber_gets_one_personal_message(tmp_path: Path, smtp, built: 
     report = send_newsletter(config, environ={})
     assert report.sent == ["ann@mail.test", "bob@mail.test", "CY@mail.test"] and report.ok
     assert server.delivered() == Counter({"ann@mail.test": 1, "bob@mail.test": 1, "CY@mail.test": 1})
-    chart = (config.site_dir / "weekly" / "weekly-2026-w16" / "charts" / "equity.png").read_bytes()
+    chart = (config.site_dir / "weekly" / "weekly-2026-w16" / "charts" / "equity-narrow.png").read_bytes()
     for (rcpts, _), msg in zip(server.messages, server.parsed(), strict=True):
         (rcpt,) = rcpts
         personal = f"https://quant.test/unsubscribe?email={quote(rcpt, safe='@')}"
         assert msg["To"] == rcpt
         assert msg["From"] == "Ann Operator <ops@quant.test>"
         assert msg["Date"].datetime >= sent_after  # when it was sent, not the week it is about
-        assert msg["Subject"] == "Quant Log Weekly · 2026W16: realized PnL -0.70 USDT"
+        assert msg["Subject"] == "Quant Log Weekly · 2026W16: realized PnL -1.55 USDT"  # the standard book
         assert msg["List-Unsubscribe"] == f"<{personal}>, <mailto:leave@quant.test>"
         assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         html = msg.get_body(("html",)).get_content()
@@ -154,8 +154,8 @@ def test_each_subscriber_gets_one_personal_message(tmp_path: Path, smtp, built: 
         others = [a for a in SUBSCRIBERS if a.lower() != rcpt.lower()]
         assert not any(other in html or other in text for other in others)
         images = {p["Content-ID"]: p.get_content() for p in msg.walk() if p.get_content_type() == "image/png"}
-        assert images["<weekly-2026-w16.equity@quant.test>"] == chart
-        assert "cid:weekly-2026-w16.equity@quant.test" in html
+        assert images["<weekly-2026-w16.equity-narrow@quant.test>"] == chart
+        assert "cid:weekly-2026-w16.equity-narrow@quant.test" in html
     assert len({m["Message-ID"] for m in server.parsed()}) == 3
 
     again = send_newsletter(config, environ={})  # a re-run sends nothing

@@ -63,7 +63,7 @@ def test_partial_week_keeps_specs_and_files_in_step(tmp_path):
     charts = render_weekly_charts(facts, tmp_path)
     assert [c.name for c in charts] == [s.name for s in chart_specs(facts)] == ["equity", "drawdown", "win-rate"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        f"{c.name}{variant}" for c in charts for variant in (".svg", ".png", "-narrow.svg"))
+        f"{c.name}{variant}" for c in charts for variant in (".svg", ".png", "-narrow.svg", "-narrow.png"))
 
 
 def many_books(count: int) -> dict:

@@ -39,7 +39,8 @@ def test_eml_parses_into_text_and_html_with_headers(tmp_path):
     assert preview_path(post, config) == tmp_path / ".publisher" / "newsletter" / "weekly-2026-w16" / "message.eml"
     msg = parse(path)
     assert msg.get_content_type() == "multipart/alternative"
-    assert msg["Subject"] == "Quant Log Weekly · 2026W16: realized PnL -0.70 USDT"  # the week's headline figure
+    # the week's headline figure: the standard book's (-1.55); with its inverted mirror the sum is -0.70
+    assert msg["Subject"] == "Quant Log Weekly · 2026W16: realized PnL -1.55 USDT"
     assert msg["From"] == "Ann <ann@example.com>" and msg["To"] == "list@example.com"
     assert msg["List-Unsubscribe"] == "<https://blog.example.com/unsub>"
     assert msg["List-Unsubscribe-Post"] is None  # one-click needs a personal https URL
@@ -68,14 +69,15 @@ def test_url_mode_links_the_png_charts(tmp_path):
     assert [p.get_content_type() for p in msg.walk()] == ["multipart/alternative", "text/plain", "text/html"]
     html = msg.get_body(("html",)).get_content()
     srcs = re.findall(r'<img src="([^"]+)"', html)
-    assert srcs == [f"https://blog.example.com/log/weekly/weekly-2026-w16/charts/{n}.png"
+    # the phone variants: a mail client has no <picture>, and a wide chart on a phone has 5 px text
+    assert srcs == [f"https://blog.example.com/log/weekly/weekly-2026-w16/charts/{n}-narrow.png"
                     for n in ("equity", "drawdown", "win-rate", "vault")]
     web = (path.parent / "index.html").read_text(encoding="utf-8")
     # The web version is served from the site: its charts are relative, so they load before a deploy too.
     web_srcs = re.findall(r'<img src="([^"]+)"', web)
     assert [urljoin("https://blog.example.com/log/newsletter/weekly-2026-w16/", s) for s in web_srcs] == srcs
     assert all((path.parent / s).resolve().is_file() for s in web_srcs)
-    assert re.findall(r'<img [^>]*width="560" height="(\d+)"', html)  # the size reserved before the image loads
+    assert re.findall(r'<img [^>]*width="360" height="(\d+)"', html)  # the size reserved before the image loads
     assert "list@example.com" not in web and "Unsubscribe" not in web  # public: nothing about a recipient
 
 
@@ -88,10 +90,10 @@ def test_cid_mode_attaches_the_pngs(tmp_path):
     cids = re.findall(r'<img src="cid:([^"]+)"', html)
     images = {p["Content-ID"].strip("<>"): p.get_content() for p in msg.walk() if p.get_content_type() == "image/png"}
     assert cids and sorted(cids) == sorted(images)
-    chart = tmp_path / "site" / post.url_path / "charts" / "equity.png"
-    assert images["weekly-2026-w16.equity@blog.example.com"] == chart.read_bytes()
+    chart = tmp_path / "site" / post.url_path / "charts" / "equity-narrow.png"
+    assert images["weekly-2026-w16.equity-narrow@blog.example.com"] == chart.read_bytes()
     web = (path.parent / "index.html").read_text(encoding="utf-8")
-    assert "cid:" not in web and "charts/equity.png" in web  # a browser cannot show cid: images
+    assert "cid:" not in web and "charts/equity-narrow.png" in web  # a browser cannot show cid: images
 
 
 def test_plain_text_comes_from_the_markdown(tmp_path):
@@ -127,7 +129,8 @@ def test_preheader_is_the_weeks_figures_hidden_first_in_the_body(tmp_path):
     first = re.search(r"<div[^>]*>([^<]*)</div>", body)
     assert first is not None and body.index("<div") < body.index("<table")
     assert "display: none" in first.group(0) and "mso-hide: all" in first.group(0)
-    assert first.group(1).startswith("24 round-trips, win rate 50.0%, realized PnL -0.70 USDT, return -0.04%.")
+    # the standard book's week, not its sum with the inverted mirror (24 round-trips, -0.70 USDT)
+    assert first.group(1).startswith("12 round-trips, win rate 41.7%, realized PnL -1.55 USDT, return -0.15%.")
 
 
 def test_personal_one_click_unsubscribe(tmp_path):
@@ -153,7 +156,7 @@ def test_hostile_title_cannot_inject_headers(tmp_path):
     raw = msg.as_bytes()
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
     assert parsed["Bcc"] is None and parsed["X-Evil"] is None
-    assert parsed["Subject"] == "Week Bcc: victim@mail.test X-Evil: 1: realized PnL -0.70 USDT"
+    assert parsed["Subject"] == "Week Bcc: victim@mail.test X-Evil: 1: realized PnL -1.55 USDT"
     assert email_subject(post, None) == "Week Bcc: victim@mail.test X-Evil: 1"
 
 

@@ -25,9 +25,12 @@ from headless import CHROMIUM, chromium
 from PIL import Image
 
 from publisher.cli import main
+from publisher.common.rules import CHART_DPI
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (apt-get install -y chromium)")
 WIDTHS = (320, 375, 600)
+MIN_PHONE_TEXT_PX = 11
+SMALLEST_PT = 9  # the smallest font the narrow chart variants use: tick labels (checked below)
 
 # Test-only harness (never part of the site): the message in iframes as wide as each phone, and
 # what overflows horizontally, which --dump-dom prints.
@@ -101,6 +104,24 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         server.server_close()
 
 
+def test_the_email_charts_are_the_phone_variants_with_no_text_under_9_pt(served):
+    """What the legibility check below assumes: the email shows the narrow charts, whose smallest
+    text is SMALLEST_PT (read from the figures themselves, on the demo week's facts)."""
+    import matplotlib.text
+
+    from publisher.render.charts import chart_figure, chart_specs
+
+    base, www = served
+    html = (www / "mail.html").read_text(encoding="utf-8")
+    facts = json.loads(next((www.parent / "content").rglob("*.facts.json")).read_text(encoding="utf-8"))
+    for spec in chart_specs(facts):
+        fig = chart_figure(spec.name, facts, narrow=True)
+        sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_text().strip()]
+        assert min(sizes) >= SMALLEST_PT, (spec.name, min(sizes))
+    assert html.count("data:image/png") == len(chart_specs(facts))
+    assert 'width="360"' in html
+
+
 def test_email_fits_phones_without_horizontal_scroll(served):
     base, www = served
     run = chromium(base + "probe.html", www, "--virtual-time-budget=15000", "--dump-dom")
@@ -116,6 +137,9 @@ def test_email_fits_phones_without_horizontal_scroll(served):
         assert found["wide"] == [], (key, found["wide"])  # nothing cut off on the right
         assert len(found["images"]) >= 2 and all(natural > 0 for natural, _ in found["images"]), found["images"]
         assert all(shown <= width for _, shown in found["images"])
+        # at a phone's 375 px and wider, every chart's smallest text as shown is legible (PNGs at 2x)
+        for natural, shown in found["images"] if width >= 375 else []:
+            assert SMALLEST_PT * 2 * CHART_DPI / 72 * shown / natural >= MIN_PHONE_TEXT_PX, (key, natural, shown)
         assert found["scrollers"] >= 1  # the tables scroll inside their own box
     assert not [line for line in run.stderr.splitlines() if ":CONSOLE" in line]
 
