@@ -89,22 +89,32 @@ def clean_text(text: str, heading: str, finish_reason: str | None) -> str:
     return text
 
 
+def filter_sentences(text: str, keep: Callable[[str], bool]) -> tuple[str, list[str]]:
+    """The text with only the sentences `keep` accepts (paragraphs kept apart), and those it did not."""
+    paragraphs: list[str] = []
+    dropped: list[str] = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        kept: list[str] = []
+        for sentence in split_sentences(block.replace("\n", " ")):
+            (kept if keep(sentence) else dropped).append(sentence)
+        if kept:
+            paragraphs.append(" ".join(kept))
+    return "\n\n".join(paragraphs), dropped
+
+
 def drop_repeated_sentences(text: str) -> str:
     """Each sentence once: a small model that loops repeats whole sentences; the first say is kept."""
     from publisher.drafting.guard import normalize_sentence
 
     seen: set[str] = set()
-    paragraphs = []
-    for block in re.split(r"\n\s*\n", text.strip()):
-        kept = []
-        for sentence in split_sentences(block.replace("\n", " ")):
-            key = normalize_sentence(sentence)
-            if key not in seen:
-                seen.add(key)
-                kept.append(sentence)
-        if kept:
-            paragraphs.append(" ".join(kept))
-    return "\n\n".join(paragraphs)
+
+    def first_time(sentence: str) -> bool:
+        key = normalize_sentence(sentence)
+        new = key not in seen
+        seen.add(key)
+        return new
+
+    return filter_sentences(text, first_time)[0]
 
 
 def is_repetitive(text: str) -> bool:
@@ -160,15 +170,7 @@ def drop_vacuous(text: str, section: Section) -> tuple[str, list[str]]:
 
     if not (section.facts or section.anchors):
         return text, []
-    paragraphs: list[str] = []
-    dropped: list[str] = []
-    for block in re.split(r"\n\s*\n", text.strip()):
-        kept: list[str] = []
-        for sentence in split_sentences(block.replace("\n", " ")):
-            (dropped if is_vacuous(sentence, section) else kept).append(sentence)
-        if kept:
-            paragraphs.append(" ".join(kept))
-    return "\n\n".join(paragraphs), dropped
+    return filter_sentences(text, lambda sentence: not is_vacuous(sentence, section))
 
 
 def _none_result(section: Section, cap: int, index: FactIndex) -> dict[str, Any]:
