@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
 
 from publisher.common.fsutil import atomic_write_text
 from publisher.config import BookConfig
@@ -336,9 +335,14 @@ def _quote(name: str) -> str:
 
 
 def _tables(conn: sqlite3.Connection) -> dict[str, list[str]]:
-    """Tables and views (a mapping may point at the operator's own views) with their columns."""
-    db = sqlite_utils.Database(conn)
-    return {name: [column.name for column in db[name].columns] for name in db.table_names() + db.view_names()}
+    """Tables and views (a mapping may point at the operator's own views) with their columns.
+
+    Plain PRAGMAs rather than sqlite-utils: its import pulls in pandas where pandas is installed,
+    which cost 0.3 s of a 1.1 s `publish facts` run on a 10-million-trade book."""
+    names = [r[0] for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY type = 'view', rowid")]
+    return {name: [r[0] for r in conn.execute("SELECT name FROM pragma_table_info(?) ORDER BY cid", (name,))]
+            for name in names}
 
 
 def _native_layout(tables: dict[str, list[str]], path: Path) -> Layout:

@@ -441,7 +441,8 @@ def _checks(facts: dict[str, Any]) -> list[dict[str, Any]]:
         check(f"sum over books of {key} = all books", "all books",
               _close(_sum(v(b["week"][key]) for b in books), v(total["week"][key])))
     vault = facts["vault"]
-    check("vault losing_trades = all books losses", "vault", v(vault["losing_trades"]) == v(total["week"]["losses"]))
+    check("vault losing_trades = headline losses", "vault",
+          v(vault["losing_trades"]) == v(facts["headline"]["week"]["losses"]))
     if vault["clusters"]:
         check("sum of cluster counts = losing_trades", "vault",
               sum(v(c["count"]) for c in vault["clusters"]) == v(vault["losing_trades"]))
@@ -576,7 +577,8 @@ def facts_from_snapshot(snap: Snapshot, week: IsoWeek, tz_name: str, stamp: dict
         "headline": headline,
         "mirrors": mirrors,
         "comparison": _comparison(blocks),
-        "vault": _vault(snap, week_trades, currency, zone),
+        # The vault follows the headline: a mirror's losses are the control's, not the strategy's.
+        "vault": _vault(snap, [t for t in week_trades if t.book_id in headline_ids], currency, zone),
         "adjustments": [{"at": _iso(a.at_ts, zone), "book_id": a.book_id, "scope": a.scope, "change": a.change,
                          "confidence": fig(a.confidence * 100, "%"), "status": a.status, "targets": a.targets}
                         for a in snap.adjustments],

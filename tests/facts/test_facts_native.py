@@ -149,11 +149,13 @@ def test_all_books_and_comparison(two_books: Path) -> None:
 def test_vault_adjustments_and_news(two_books: Path) -> None:
     facts = facts_of(two_books)
     vault = facts["vault"]
-    assert v(vault["losing_trades"]) == 2
-    assert v(vault["total_loss"]) == pytest.approx(-63.03 - 7.194)
-    assert v(vault["with_post_mortem"]) == 2
+    # Book 2 is book 1's inverted mirror: the vault reports the headline book, not the control's loss.
+    assert facts["headline"]["book_ids"] == [1]
+    assert v(vault["losing_trades"]) == 1
+    assert v(vault["total_loss"]) == pytest.approx(-63.03)
+    assert v(vault["with_post_mortem"]) == 1
     assert [(c["root_cause"], v(c["count"]), c["symbols"]) for c in vault["clusters"]] == [
-        ("execution_slippage", 1, ["ETH/USDT"]), ("technical", 1, ["BTC/USDT"])]
+        ("execution_slippage", 1, ["ETH/USDT"])]
     assert vault["worst"]["symbol"] == "ETH/USDT" and vault["worst"]["root_cause"] == "execution_slippage"
     assert v(vault["worst"]["avg_loss"]) == pytest.approx(-63.03)
     assert vault["notes"][0]["note"] == "exit slipped <b>12 bps</b>"  # raw: escaping is the renderer's job
@@ -163,6 +165,16 @@ def test_vault_adjustments_and_news(two_books: Path) -> None:
     assert facts["stamp"]["book_format"] == "native" and len(facts["stamp"]["book_sha256"]) == 64
     assert all(c["passed"] for c in facts["checks"]) and len(facts["checks"]) > 20
     assert any("closed 4 round-trips (< 30)" in warning for warning in facts["warnings"])
+
+
+def test_vault_follows_the_headline_book(two_books: Path) -> None:
+    with open_book(two_books) as book:
+        facts = compute_facts(book, W16, "UTC", primary="inverted")
+    vault = facts["vault"]
+    assert facts["headline"]["book_ids"] == [2]
+    assert v(vault["losing_trades"]) == 1 and v(vault["total_loss"]) == pytest.approx(-7.194)
+    assert [(c["root_cause"], c["symbols"]) for c in vault["clusters"]] == [("technical", ["BTC/USDT"])]
+    assert [n["note"] for n in vault["notes"]] == ["breakout failed"]
 
 
 def test_week_with_no_trades_is_well_defined(two_books: Path) -> None:
