@@ -78,11 +78,12 @@ def _build(config: Config, include_drafts: bool, progress: Progress | None, acce
         posts = [p for p in posts if p.status != "draft"]
     if not posts:
         raise NothingToBuild(f"{config.content_dir}: no published posts to build (drafts are built only with --drafts); the previous site is unchanged")
-    if not accept_claims:
+    weeklies = [p for p in posts if p.status != "draft" and p.facts_path is not None]
+    if weeklies and not accept_claims:
         with stage("check published weeklies"):
-            from publisher.drafting.check import refuse_unsupported
+            from publisher.drafting.check import refuse_unsupported  # the guard: only imported for weeklies
 
-            refuse_unsupported([p for p in posts if p.status != "draft"], config)
+            refuse_unsupported(weeklies, config)
     cache = BuildCache(config, environment_hash(config, include_drafts))
     out = build_folder(site_dir)
     try:

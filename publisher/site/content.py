@@ -9,6 +9,7 @@ surface later as a wrong date in a feed or a tag dev.to rejects.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,7 @@ class Post:
     facts_path: Path | None  # the .facts.json beside a weekly, if present
     url_path: str  # site-relative, e.g. "weekly/2026-w16/" (page at site/weekly/2026-w16/index.html)
     html: str = ""  # body rendered to HTML (set by render_post_html / the build)
+    source_digest: str = ""  # SHA-256 of the file's text as read (the build cache key; no second read)
 
 
 def parse_front_matter(text: str, source: Path) -> tuple[dict, str]:
@@ -238,6 +240,7 @@ def load_post(path: Path, content_dir: Path, tz: str) -> Post:
         kind=kind,
         facts_path=facts if kind == "weekly" and facts.is_file() else None,
         url_path=f"{'weekly' if kind == 'weekly' else 'posts'}/{slug}/",
+        source_digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
 
 

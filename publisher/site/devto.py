@@ -111,6 +111,12 @@ def _rewrite_text(text: str, base: str) -> str:
 # --- Redcarpet: what CommonMark and Redcarpet (hard_wrap) read differently --------------------------
 
 _PARSER = MarkdownIt("commonmark").enable(["table", "strikethrough"]).use(footnote_plugin)
+# The blocks alone: for_redcarpet needs each block's lines, and a paragraph's inline tokens only when
+# it may hold raw HTML (a '<'), so the inline pass (half the parse) runs for those paragraphs only.
+# footnote_tail is off too: it moves (or, unreferenced, drops) footnote blocks after the inline pass,
+# here each stays where it is written and is adapted like any other block.
+_BLOCKS = MarkdownIt("commonmark").enable(["table", "strikethrough"]).use(footnote_plugin).disable(
+    ["inline", "text_join", "footnote_tail"])
 
 
 def _fix_escapes(text: str) -> str:
@@ -213,7 +219,8 @@ def for_redcarpet(markdown: str) -> str:
     replaced: dict[int, list[str]] = {}  # first line of a block -> its new lines
     dropped: set[int] = set()
     depth = 0
-    tokens = _PARSER.parse(markdown)
+    env: dict = {}
+    tokens = _BLOCKS.parse(markdown, env)
     for index, token in enumerate(tokens):
         if token.type == "blockquote_open":
             depth += 1
@@ -230,7 +237,9 @@ def for_redcarpet(markdown: str) -> str:
                 replaced[n] = [_fix_line(lines[n])]
         elif token.type == "paragraph_open":
             source = lines[start:end]
-            for child in tokens[index + 1].children or []:
+            inline = tokens[index + 1].content
+            children = _PARSER.parseInline(inline, env)[0].children or [] if "<" in inline else []
+            for child in children:
                 if child.type == "html_inline":
                     source = [line.replace(child.content, _clean_tag(child.content)) for line in source]
             replaced[start] = _join_paragraph(source, depth)

@@ -184,7 +184,8 @@ def _reshape(raw: bytes, link: str) -> bytes:
 
 
 def _render_feed(
-    posts: list[Post], config: Config, *, self_url: str, link: str, title: str, guid: Callable[[Post], str]
+    posts: list[Post], config: Config, *, self_url: str, link: str, title: str, guid: Callable[[Post], str],
+    describe: Callable[[Post], str],
 ) -> bytes:
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)
@@ -202,7 +203,7 @@ def _render_feed(
         entry.pubDate(post.date.astimezone(dt.UTC))
         entry.link(href=url)
         entry.guid(guid(post), permalink=True)
-        entry.description(_text(absolutize_html(feed_images(post.html), url)))
+        entry.description(describe(post))
         for tag in post.tags[:MAX_CATEGORIES]:
             entry.category(term=tag)
     return _reshape(fg.rss_str(pretty=False), link)
@@ -264,8 +265,17 @@ def write_feeds(posts: list[Post], config: Config, site_dir: Path) -> FeedReport
     published = feed_posts(posts, len(posts))
     keys = _GuidKeys(config)
     guids = {post.source: _guid(post, config, recorded, keys(post.source)) for post in published}
+    described: dict[Path, str] = {}
+
+    def describe(post: Post) -> str:
+        """The item's HTML with absolute URLs; a post sits in the main feed and in each of its tags'
+        feeds, so its HTML is parsed and rewritten once, not once per feed."""
+        if post.source not in described:
+            described[post.source] = _text(absolutize_html(feed_images(post.html), post_url(post, config)))
+        return described[post.source]
+
     main = _render_feed(published[:limit], config, self_url=urljoin(base, FEED_FILE), link=base,
-                        title=_channel_title(config), guid=lambda post: guids[post.source])
+                        title=_channel_title(config), guid=lambda post: guids[post.source], describe=describe)
     path = site_dir / FEED_FILE
     atomic_write_bytes(path, main)
     report = FeedReport(path=path, bytes=len(main))
@@ -275,7 +285,7 @@ def write_feeds(posts: list[Post], config: Config, site_dir: Path) -> FeedReport
         tagged = [p for p in published if tag in p.tags][:limit]
         data = _render_feed(tagged, config, self_url=urljoin(base, f"tags/{tag}/{FEED_FILE}"),
                             link=urljoin(base, f"tags/{tag}/"), title=f"{_channel_title(config)}: {tag}",
-                            guid=lambda post: guids[post.source])
+                            guid=lambda post: guids[post.source], describe=describe)
         tag_path = site_dir / "tags" / tag / FEED_FILE
         atomic_write_bytes(tag_path, data)
         report.tag_feeds.append(tag_path)

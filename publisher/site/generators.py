@@ -10,6 +10,7 @@ this process: `Listings` (indexes, archive, tags, 404), `Sitemap`, `Static`, `Fe
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import traceback
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ import jinja2
 
 from publisher.common.bundled import bundled_path
 from publisher.common.figures import figures_hash
-from publisher.common.rules import FEED_FILE, devto_export_path, newsletter_rel
+from publisher.common.rules import FEED_FILE, devto_dir, devto_export_path, newsletter_rel
 from publisher.common.sanitize import safe_url
 from publisher.errors import BuildError, PublisherError, one_line
 from publisher.render.markdown import highlight_css, render_post_html
@@ -133,12 +134,22 @@ class DevtoExports:
 
     def __init__(self, context: BuildContext) -> None:
         self.context = context
+        self.existing: set[str] | None = None  # file names in the export folder, once scanned
+
+    def scan(self) -> None:
+        """Before the fork: make the folder and list it once, so a new export is written without
+        first trying to read it (on 1,000 new posts, 3,000 failing syscalls fewer)."""
+        folder = devto_dir(self.context.config.root)
+        folder.mkdir(parents=True, exist_ok=True)
+        with os.scandir(folder) as entries:
+            self.existing = {entry.name for entry in entries}
 
     def for_post(self, post: Post) -> Path:
         from publisher.site.devto import export_post
 
         path = devto_export_path(self.context.config.root, post.slug)
-        write_if_changed(path, export_post(post, self.context.config))
+        new = self.existing is not None and path.name not in self.existing
+        write_if_changed(path, export_post(post, self.context.config), new=new)
         return path
 
     def for_reused(self, published: list[Post]) -> None:
@@ -190,6 +201,8 @@ class Posts:
         posts take longest, so they go first (no worker is left drawing charts at the end)."""
         if any(post.status != "draft" for post in pending):
             import publisher.site.devto  # noqa: F401
+
+            self.exports.scan()
         pending.sort(key=lambda post: post.facts_path is None)
 
     def render(self, post: Post) -> RenderedPost:

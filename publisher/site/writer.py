@@ -88,14 +88,17 @@ def reuse_tree(src: Path, dst: Path) -> bool:
     return True
 
 
-def write_if_changed(path: Path, text: str) -> None:
-    """Exports outside site/: replaced whole (rename) and only when different, so mtimes stay put."""
+def write_if_changed(path: Path, text: str, *, new: bool = False) -> None:
+    """Exports outside site/: replaced whole (rename) and only when different, so mtimes stay put.
+
+    new: the caller knows the file is absent and its folder present (nothing to compare)."""
     data = text.encode("utf-8")
-    try:
-        if path.read_bytes() == data:
-            return
-    except OSError:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    if not new:
+        try:
+            if path.read_bytes() == data:
+                return
+        except OSError:
+            path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
