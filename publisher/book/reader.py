@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 from publisher.common.fsutil import atomic_write_text
 from publisher.config import BookConfig
 from publisher.errors import BookError, one_line
