@@ -60,7 +60,7 @@ def main() -> None:
     from publisher.config import load_config
     from publisher.drafting.constrain import allowed_strings
     from publisher.drafting.engine import build_request, draft_sections, make_backend
-    from publisher.drafting.guard import index_facts, split_sentences
+    from publisher.drafting.guard import index_facts, normalize_sentence, split_sentences
     from publisher.drafting.plan import drafting_line, section_cap, section_words, weekly_sections
     from publisher.drafting.rewrite import allowed_lines, is_vacuous
     from publisher.facts.compute import compute_facts
@@ -94,7 +94,7 @@ def main() -> None:
     with open_book(book_path) as book:
         all_facts = [compute_facts(book, week) for week in weeks]
 
-    sections_total = from_model = cited_ok = copied = model_sentences = 0
+    sections_total = from_model = cited_ok = copied = model_sentences = facts_only = trimmed = restated = 0
     dropped: Counter[str] = Counter()
     vacuous_dropped = vacuous_published = 0
     figures_cited: list[int] = []
@@ -113,19 +113,28 @@ def main() -> None:
                              for s in sections)
         md.append(f"\n## {week} ({seconds[-1]:.1f} s)\n")
         args.out.write_text("\n".join(md), encoding="utf-8")  # readable while later weeks draft
-        print(f"{week}: {seconds[-1]:.1f} s, {sum(not r['fallback'] for r in draft['sections'])}/{len(sections)} "
-              "sections from the model", flush=True)
+        drafted = [r for r in draft["sections"] if r.get("drafted", True)]
+        print(f"{week}: {seconds[-1]:.1f} s, {sum(not r['fallback'] for r in drafted)}/{len(drafted)} "
+              "drafted sections from the model", flush=True)
         for section, result in zip(sections, draft["sections"], strict=True):
+            if not result.get("drafted", True):  # facts-only by design (the stack list): no model call
+                facts_only += 1
+                md.append(f"\n### {section.heading} (facts-only by design, no model call)\n\n{result['text']}\n")
+                continue
             sections_total += 1
             for d in result["guard"]["dropped"]:
                 dropped[_reason_class(d["reason"])] += 1
             vacuous_dropped += len(result.get("vacuous") or [])
+            trimmed += len(result.get("trimmed") or [])
             source = f"fallback: {result['fallback_reason']}" if result["fallback"] else "model"
             md.append(f"\n### {section.heading} ({source}, {result['tokens']} tokens)\n\n{result['text']}\n")
+            md += [f"\n> dropped ({d['reason']}): {d['sentence']}\n" for d in result["guard"]["dropped"]]
+            md += [f"\n> dropped (vacuous): {v}\n" for v in result.get("vacuous") or []]
+            md += [f"\n> trimmed (superlative or negation): {v}\n" for v in result.get("trimmed") or []]
             if result["fallback"]:
                 continue
             from_model += 1
-            text = result["text"]
+            text = result["text"].removesuffix(section.tail).rstrip() if section.tail else result["text"]  # the model's part
             model_texts.append(text)
             numbers, names = allowed_strings(allowed_lines(section))
             cited = [n for n in _NUMBER_RE.findall(text) if n in numbers]
@@ -136,20 +145,25 @@ def main() -> None:
             model_sentences += len(sentences)
             vacuous_published += sum(is_vacuous(s, section) for s in sentences)
             copied += sum(s in section.fallback for s in sentences)
+            restated += sum(normalize_sentence(s) == normalize_sentence(section.point) for s in sentences)
     args.out.write_text("\n".join(md), encoding="utf-8")
 
     warm = seconds[1:] or seconds
     ratio = _trigram_ratio(model_texts)
     print(f"model {llm.model}; OpenBLAS {'on' if blas else 'off'}; {len(weeks)} weeks, {sections_total} sections; "
           f"model load {load_s:.1f} s")
-    print(f"published from the model: {from_model}/{sections_total} = {from_model / max(sections_total, 1):.0%}")
+    print(f"published from the model: {from_model}/{sections_total} drafted sections = "
+          f"{from_model / max(sections_total, 1):.0%} (and {facts_only} facts-only by design, not drafted: "
+          f"{from_model}/{sections_total + facts_only} = {from_model / max(sections_total + facts_only, 1):.0%} of all)")
     print(f"sentences dropped by reason: {dict(dropped) or 'none'}; vacuous dropped: {vacuous_dropped}")
     print(f"invented numbers/tickers caught by the guard: "
           f"{sum(v for k, v in dropped.items() if 'invented' in k)}")
-    print(f"vacuous sentences published: {vacuous_published}")
+    print(f"vacuous sentences published: {vacuous_published}; sentences cut before a superlative or dropped "
+          f"for a negation the facts do not make: {trimmed}")
     print(f"model sections citing a figure or symbol: {cited_ok}/{from_model}; figures cited per model section: "
           f"{sum(figures_cited) / max(len(figures_cited), 1):.1f}")
-    print(f"model sentences copied verbatim from the skeleton: {copied}/{model_sentences}")
+    print(f"model sentences copied verbatim from the skeleton: {copied}/{model_sentences}; "
+          f"the section's point said again word for word (normalised): {restated}/{model_sentences}")
     print(f"distinct word-trigram ratio of model text: {ratio:.2f}" if ratio is not None else "no model text")
     print(f"prompt tokens: {prompt_tokens}, of which {prefix_tokens} per-week shared prefixes computed once "
           f"instead of {len(sections)} times: {prefix_tokens * (len(sections) - 1)} prompt tokens not processed "

@@ -131,6 +131,7 @@ def _section_result(section: Section, cap: int, gen: Generation, index: FactInde
         "key": section.key, "heading": section.heading, "text": "", "cap": cap,
         "tokens": gen.tokens, "finish_reason": gen.finish_reason, "seconds": round(gen.seconds, 3),
         "fallback": False, "fallback_reason": None, "guard": {"kept": 0, "dropped": []}, "vacuous": [],
+        "drafted": True,
     }
     reason = None
     if gen.error:
@@ -152,13 +153,13 @@ def _section_result(section: Section, cap: int, gen: Generation, index: FactInde
             if guarded.kept == 0 or len(guarded.dropped) > guarded.kept:
                 reason = f"guard dropped {len(guarded.dropped)} of {guarded.kept + len(guarded.dropped)} sentences"
             else:
-                kept, vacuous = drop_vacuous(guarded.text, section)
+                kept, vacuous = drop_vacuous(trim_claims(guarded.text, section, result), section)
                 result["vacuous"] = vacuous
                 if not kept:
                     reason = (f"no sentence names a figure, symbol, root cause, adjustment or finding of the section "
                               f"({len(vacuous)} dropped)")
                 else:
-                    result["text"] = kept
+                    result["text"] = f"{kept}\n\n{section.tail}" if section.tail else kept
     if reason:
         result.update(text=section.fallback, fallback=True, fallback_reason=reason)
     return result
@@ -173,12 +174,34 @@ def drop_vacuous(text: str, section: Section) -> tuple[str, list[str]]:
     return filter_sentences(text, lambda sentence: not is_vacuous(sentence, section))
 
 
+def trim_claims(text: str, section: Section, result: dict[str, Any]) -> str:
+    """A rewrite's sentences without the negations and superlatives its facts do not make (each
+    sentence changed is recorded in `result["trimmed"]`)."""
+    from publisher.drafting.rewrite import trim_unsupported
+
+    if not section.rewrite:
+        return text
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        kept = []
+        for sentence in split_sentences(block.replace("\n", " ")):
+            trimmed = trim_unsupported(sentence, section)
+            if trimmed != sentence:
+                result.setdefault("trimmed", []).append(sentence)
+            if trimmed:
+                kept.append(trimmed)
+        if kept:
+            paragraphs.append(" ".join(kept))
+    return "\n\n".join(paragraphs)
+
+
 def _none_result(section: Section, cap: int, index: FactIndex) -> dict[str, Any]:
+    """The facts-only text: with the `none` backend, or for a section no model drafts."""
     guarded = guard_text(section.fallback, index)
     return {
         "key": section.key, "heading": section.heading, "text": section.fallback, "cap": cap, "tokens": 0,
         "finish_reason": "stop", "seconds": 0.0, "fallback": False, "fallback_reason": None,
-        "guard": guarded.as_dict(),
+        "guard": guarded.as_dict(), "vacuous": [], "drafted": False,
     }
 
 
@@ -221,32 +244,34 @@ def draft_sections(
     start = time.perf_counter()
     if backend is None and llm.backend != "none":
         backend = make_backend(llm, log)
-    results: list[dict[str, Any]] = []
+    results: dict[int, dict[str, Any]] = {}
     total = len(sections)
-    if meter is not None and backend is not None:
-        meter.sections([(s.key, cap) for s, cap in zip(sections, caps, strict=True)])
+    # The sections a model drafts (all of them unless one is facts-only by design), in order: the
+    # meter and the backend number them 0, 1, ... among themselves.
+    drafted = [i for i, s in enumerate(sections) if s.model] if backend is not None else []
+    if meter is not None and drafted:
+        meter.sections([(sections[i].key, caps[i]) for i in drafted])
 
-    def done(result: dict[str, Any]) -> None:
-        results.append(result)
-        if meter is not None and backend is not None:
-            meter.tokens(len(results) - 1, result["tokens"], True)
+    def done(i: int, result: dict[str, Any]) -> None:
+        results[i] = result
+        if meter is not None and i in drafted:
+            meter.tokens(drafted.index(i), result["tokens"], True)
         if progress:
             progress(result["key"], len(results), total)
 
-    if backend is None:
-        for section, cap in zip(sections, caps, strict=True):
-            done(_none_result(section, cap, index))
-    else:
-        requests = [build_request(s, llm, cap) for s, cap in zip(sections, caps, strict=True)]
+    for i in range(total):
+        if i not in drafted:
+            done(i, _none_result(sections[i], caps[i], index))
+    if backend is not None and drafted:
+        requests = [build_request(sections[i], llm, caps[i]) for i in drafted]
         if backend.batched:
             _watch(backend, meter, 0)
-            gens = _safe_generate(backend, requests)
-            for section, cap, gen, req in zip(sections, caps, gens, requests, strict=True):
-                done(_section_result(section, cap, gen, index, req))
+            for i, gen, req in zip(drafted, _safe_generate(backend, requests), requests, strict=True):
+                done(i, _section_result(sections[i], caps[i], gen, index, req))
         else:
-            for i, (section, cap, req) in enumerate(zip(sections, caps, requests, strict=True)):
-                _watch(backend, meter, i)
-                done(_section_result(section, cap, _safe_generate(backend, [req])[0], index, req))
+            for n, (i, req) in enumerate(zip(drafted, requests, strict=True)):
+                _watch(backend, meter, n)
+                done(i, _section_result(sections[i], caps[i], _safe_generate(backend, [req])[0], index, req))
         _watch(backend, None, 0)
     return {
         "backend": llm.backend,
@@ -254,7 +279,7 @@ def draft_sections(
         "token_ceiling": llm.token_ceiling,
         "batched": bool(backend and backend.batched),
         "seconds": round(time.perf_counter() - start, 3),
-        "sections": results,
+        "sections": [results[i] for i in range(total)],
     }
 
 

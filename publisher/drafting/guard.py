@@ -492,6 +492,10 @@ def _identity(node: dict, books: dict[str, set[str]]) -> frozenset[str]:
                 names.add(v.replace("_", " ").lower())
     if node.get("id") is not None and str(node["id"]) in books:
         names |= books[str(node["id"])]
+    target = node.get("target")  # a fix check is about its target class or symbol
+    if isinstance(target, dict) and isinstance(target.get("value"), str) and 0 < len(target["value"]) <= 60:
+        value = _untagged(target["value"]).lower()
+        names |= {value, value.replace("_", " "), value.split("/")[0]}
     return frozenset(n for n in names if n.strip(" /"))
 
 
@@ -759,11 +763,27 @@ def check_number(number: Number, ctx: Context, index: FactIndex) -> str | None:
         return None
     if ctx.quote and any(f.quote and _quoted(f.quote, ctx.quote) and _reads_as(f, number) for f in index.facts if f.text):
         return None  # the sentence quotes a fact's text (an adjustment, a title) with its number
+    if bound and facts and all(f.text for f in facts) and _record_figure(number, ctx, index):
+        return None  # only numbers inside fact texts bound it, and the record the sentence names has it
     if not bound or not facts:
         return f"number {number.text} not in facts"
     if not index.matches(number):
         return f"number {number.text} not in facts"
     return f"number {number.text} is not the figure it is claimed for ({_describe(facts)})"
+
+
+def _record_figure(number: Number, ctx: Context, index: FactIndex) -> bool:
+    """A figure (not a number inside a fact's text) of the record the sentence names, every one of
+    its qualifiers named (the cluster, symbol or book), that reads as `number`. Words of a finding's
+    text bind a number more weakly than the record itself: "Technical failure: 55 trades, -33.27
+    USDT" claims the cluster's loss, although only findings' texts share its words."""
+    named = _mentioned_names(index, ctx.mentions)
+    for f in index.facts:
+        if f.text or not f.qualifiers or not _compatible(number, f) or not _reads_as(f, number):
+            continue
+        if _qual_score(f, named)[1] == len(f.qualifiers) and not _other_figure(f, ctx.labels):
+            return True
+    return False
 
 
 def _ratio_ok(target: Decimal, facts: list[Fact], tolerance: Decimal, same_figure: bool = False) -> bool:

@@ -47,6 +47,9 @@ class Section:
     anchors: tuple[str, ...] = ()
     rewrite: bool = False
     notes: str = ""  # what a rewrite works from when the facts-only text is too long to say again
+    # False: the facts-only text is the section, whatever the backend (nothing in it to interpret).
+    model: bool = True
+    tail: str = ""  # facts-only text published after the model's paragraph (what its point leaves out)
 
 
 def section_cap(target_words: int, llm: LLMConfig) -> int:
@@ -173,12 +176,8 @@ def _week_section(facts: Facts, cur: str) -> Section:
             parts.append(f"Against the previous week, the {move}." if move.startswith(("loss", "profit"))
                          else f"Against the previous week, realized PnL {move}.")
         if control:
-            verdict = control["week"]["verdict"]
-            parts.append("Against the inverted mirror, the same signals on the other side, the edge is "
-                         + ("too thin a sample to judge this week." if verdict == "too few trades" else
-                            "real this week." if verdict == "standard ahead" else
-                            "negative this week: the mirror did better." if verdict == "mirror ahead" else
-                            "not distinguishable from zero this week."))
+            parts.append("Against the inverted mirror, the same signals on the other side, "
+                         + control_verdict(str(control["week"].get("verdict"))) + " this week.")
         if week.get("small_sample"):
             parts.append("The sample is small, so the win rate says little yet.")
         fallback = _join(parts) or (f"The books closed {count(week.get('round_trips'))} round-trips this week "
@@ -188,19 +187,20 @@ def _week_section(facts: Facts, cur: str) -> Section:
         "In one short paragraph, say what this week's figures mean: the result against the previous "
         "week, the win rate against the R:R ratio, and whether the standard book beat its control. "
         "The figures are listed above the paragraph, so interpret them instead of listing them.",
-        70, tuple(lines), fallback, point=_week_point(week, cur), rewrite=True,
+        70, tuple(lines), fallback, point=(point := _week_point(week, cur)), rewrite=True, notes=point,
+        tail=fallback if trips else "",
     )
 
 
 def _week_point(week: WeekStats, cur: str) -> str:
-    """The one thing the week's figures say, decided here so the model cannot get its sign wrong."""
+    """The one thing the week's figures say, decided here so the model cannot get its sign wrong.
+    One figure: with a second (the profit factor, the previous week) the bundled model mixed them up
+    or explained them wrongly ("a profit factor of 0.91, a positive return")."""
     pnl = _value(week.get("realized_pnl"))
     if pnl is None:
         return "No trade closed, so there is no result to read."
-    pf = ratio(week.get("profit_factor"))
     verdict = "made money" if pnl > 0 else "lost money" if pnl < 0 else "broke even"
-    return (f"The week {verdict}: realized PnL was {money(week.get('realized_pnl'), cur)}"
-            + (f" and the profit factor was {pf}." if pf else "."))
+    return f"The week {verdict}: realized PnL was {money(week.get('realized_pnl'), cur)}."
 
 
 def _vault_section(facts: Facts, cur: str) -> Section:
@@ -242,11 +242,14 @@ def _vault_section(facts: Facts, cur: str) -> Section:
     else:
         fallback = ("No fix shipped in the week before targets a root cause or a symbol, so there is "
                     "no before-and-after to read yet.")
+    # The model says the point (the largest cluster); whether the fixes worked follows it as
+    # facts-only text, so a rewrite never drops the before-and-after the section exists to report.
+    point = _vault_point(vault, cur)
     return Section(
         "vault", "Failure vault: what broke, what changed",
         "In one paragraph, explain what the losing trades have in common (the largest cluster and the "
         "worst symbol) and whether the fixes shipped earlier reduced those losses.",
-        90, tuple(lines), fallback.strip(), point=_vault_point(vault, cur),
+        90, tuple(lines), fallback.strip(), point=point, notes=point, tail=fallback.strip() if fixes else "",
         anchors=tuple([str(c.get("label")) for c in vault.get("clusters") or [] if c.get("label")]
                       + [str(a.get("change")) for a in adjustments if a.get("change")]),
         rewrite=True,
@@ -258,7 +261,7 @@ def _vault_point(vault: Vault, cur: str) -> str:
     if not clusters:
         return "No losing trade this week."
     top = clusters[0]
-    return (f"Most losses came from {str(top.get('label')).lower()}: {count(top.get('count'))} trades, "
+    return (f"{top.get('label')} was the largest cluster: {count(top.get('count'))} trades, "
             f"{money(top.get('loss'), cur)}.")
 
 
@@ -268,28 +271,39 @@ def _news_section(facts: Facts) -> Section:
     lines = [f"News #{n['rank']}: {n['title']} (via {n['source']})" for n in news[:8]]
     if traded:
         lines.append(f"Symbols traded this week: {', '.join(traded)}")
+    tickers = {t.split("/")[0].upper() for t in traded}
+    touched = sorted({tk for n in news for tk in tickers if tk and tk in _title_words(n)})
     if news:
-        tickers = {t.split("/")[0].upper() for t in traded}
-        touched = sorted({tk for n in news for tk in tickers if tk and tk in str(n.get("title") or "").upper().replace("(", " ").replace(")", " ").split()})
         fallback = (f"Of these items, the ones naming a coin the bot traded this week: {', '.join(touched)}."
-                    if touched else "None of these items names a coin the bot traded this week.")
+                    if touched else NO_TRADED_NEWS)
     else:
         fallback = "No news item was recorded for this week."
     return Section(
         "news", "News that mattered",
         "In one or two sentences, say what the news items below have in common and whether they touch "
         "the symbols the bot traded. The list itself is shown below your sentences, so do not repeat it.",
-        40, tuple(lines), fallback, point=_news_point(news, traded), rewrite=True,
+        40, tuple(lines), fallback, point=(point := _news_point(news, touched)), notes=point, rewrite=True,
     )
 
 
-def _news_point(news: list[News], traded: list[str]) -> str:
+NO_TRADED_NEWS = "None of these items names a coin the bot traded this week."
+
+
+def _news_point(news: list[News], touched: list[str]) -> str:
+    """How many of the week's news items name a coin the bot traded, and which coins."""
     if not news:
         return "No news this week."
-    named = [str(n.get("title")) for n in news if any(s.split("/")[0] in str(n.get("title")) for s in traded)]
-    if named:
-        return f"One news item touched a symbol the bot traded: {named[0]}."
-    return "None of the news items named a symbol the bot traded."
+    if not touched:
+        return NO_TRADED_NEWS
+    # No count: how many items name a traded coin is not a fact of the sheet, so the guard could not
+    # check it ("The 7 news items named..." passed as the number of items).
+    if len(touched) == 1:
+        return f"{touched[0]}, a coin the bot traded, was in the news this week."
+    return f"{', '.join(touched[:-1])} and {touched[-1]}, coins the bot traded, were in the news this week."
+
+
+def _title_words(item: News) -> list[str]:
+    return str(item.get("title") or "").upper().replace("(", " ").replace(")", " ").split()
 
 
 WHY_IT_MATTERS = {
@@ -337,21 +351,27 @@ def _insight_section(facts: Facts, cur: str) -> Section:
         "explain in a short paragraph why its figures support it and what to watch next week.",
         120, tuple(lines), fallback, point=point,
         anchors=tuple(str(f.get("text")) for f in findings[:1] if f.get("text")),
-        rewrite=True, notes=f"{point} {WHY_IT_MATTERS.get(str(findings[0].get('kind')), '')}".strip() if findings else "",
+        rewrite=True, notes=point if findings else "",
+        tail=WHY_IT_MATTERS.get(str(findings[0].get("kind")), "") if findings else "",
     )
+
+
+def control_verdict(verdict: str) -> str:
+    """The control test's verdict in words. The verdict is the sign test over paired trades, so it
+    speaks of pairs: the total edge can be positive while the mirror wins more pairs."""
+    return {"too few trades": "there were too few paired trades to judge",
+            "standard ahead": "the standard side won more paired trades than chance would give",
+            "mirror ahead": "the mirror side won more paired trades than chance would give",
+            }.get(verdict, "the edge was not distinguishable from zero")
 
 
 def short_finding(finding: Finding, cur: str) -> str:
     """A finding's point in one short sentence (its full text holds every figure of the test): what a
     small model can say again within its cap."""
     if is_control_test(finding):
-        verdict = str(finding["week"].get("verdict"))
         total = money(finding["edge"]["total"], cur)
-        return (f"The standard book's edge over its inverted mirror was {total} this week: "
-                + ("too few trades to judge." if verdict == "too few trades" else
-                   "a real edge." if verdict == "standard ahead" else
-                   "an edge against the strategy." if verdict == "mirror ahead" else
-                   "not distinguishable from zero."))
+        return (f"The standard book's edge over its inverted mirror was {total} this week, and "
+                f"{control_verdict(str(finding['week'].get('verdict')))}.")
     text = str(finding.get("text") or "")
     return re.split(r"; |, and per week ", text, maxsplit=1)[0].rstrip(".") + "."
 
@@ -365,12 +385,14 @@ def _stack_section(facts: Facts, site: SiteConfig, llm: LLMConfig) -> Section:
     else:
         fallback = (f"This issue was compiled by publisher {stamp['tool_version']} from the trading "
                     f"book {stamp['book_file']}.").replace("  ", " ")
+    # Not drafted: the stack is the operator's own list, shown as a list, and the one line under it
+    # says how the issue was drafted. A model has nothing to interpret here; the bundled one garbled
+    # the list every week of the quality benchmark (docs/benchmarks.md, "Draft quality").
     return Section(
         "stack", "Stack and infra",
         "In two or three sentences, describe the stack that produced this issue and one trade-off it "
         "makes. Use only the stack items listed.",
-        60, tuple(lines), fallback, point="One trade-off: everything runs locally, on one machine.",
-        anchors=tuple(site.stack), rewrite=True,
+        60, tuple(lines), fallback, anchors=tuple(site.stack), model=False,
     )
 
 

@@ -29,14 +29,13 @@ EXAMPLES: tuple[tuple[str, str, str, str], ...] = (
     ("This week in paper trading",
      "The books closed 31 round-trips this week with a win rate of 45.2% and realized PnL of -3.10 USDT. "
      "Book 'standard' ended at -1.20 USDT.",
-     "The week lost money: realized PnL was -3.10 USDT and the profit factor was 0.91.",
-     "A losing week: 31 round-trips at a 45.2% win rate left realized PnL at -3.10 USDT, and a profit "
-     "factor of 0.91 means the winners did not pay for the losers. The standard book held up better, "
-     "at -1.20 USDT."),
+     "The week lost money: realized PnL was -3.10 USDT.",
+     "A losing week: 31 round-trips at a 45.2% win rate left realized PnL at -3.10 USDT. The standard "
+     "book held up better, at -1.20 USDT."),
     ("Failure vault: what broke, what changed",
      "12 losing trades cost 8.40 USDT this week. The largest cluster was Execution slippage with 7 trades "
      "(-5.10 USDT).",
-     "Most losses came from execution slippage: 7 trades, -5.10 USDT.",
+     "Execution slippage was the largest cluster: 7 trades, -5.10 USDT.",
      "Slippage did most of the damage: 7 of the 12 losing trades and -5.10 USDT of the 8.40 USDT lost. "
      "The fills, not the signals, are what needs work."),
 )
@@ -95,3 +94,28 @@ def is_vacuous(sentence: str, section: Section) -> bool:
         if anchor.lower() in lowered or _shingles(anchor) & sentence_shingles:
             return False
     return True
+
+
+# Words that make a claim of their own ("the largest single-day increase since 2026"): a rewrite may
+# use one only where its section's facts do ("Technical failure was the largest cluster").
+_SUPERLATIVE_RE = re.compile(r"\b(?:largest|biggest|highest|lowest|smallest|best|worst|record|ever|never|always)\b",
+                             re.IGNORECASE)
+# A negation the section's facts do not hold turns the point around ("it's not SUI", "a coin that
+# was not in the news"): such a sentence is dropped.
+_NEGATION_RE = re.compile(r"\b(?:not|no|none|nor|without)\b|n't\b", re.IGNORECASE)
+
+
+def trim_unsupported(sentence: str, section: Section) -> str:
+    """The sentence without the claims of its own a rewrite may not make: "" (dropped) when it
+    negates what its section's facts do not; cut before a superlative the facts do not make when
+    what comes before is a sentence of its own, else ""."""
+    facts = " ".join(allowed_lines(section))
+    said = {w.lower() for rx in (_NEGATION_RE, _SUPERLATIVE_RE) for w in rx.findall(facts)}
+    if any(m.group(0).lower() not in said for m in _NEGATION_RE.finditer(sentence)):
+        return ""
+    first = next((m for m in _SUPERLATIVE_RE.finditer(sentence) if m.group(0).lower() not in said), None)
+    if first is None:
+        return sentence
+    cut = sentence.rfind(", ", 0, first.start())
+    head = sentence[:cut].rstrip(" ,;:") if cut > 0 else ""
+    return f"{head}." if len(head.split()) >= 4 else ""  # the head holds no superlative: `first` was the first

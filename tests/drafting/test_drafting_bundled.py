@@ -65,5 +65,5 @@ def test_bundled_model_writes_only_figures_its_section_holds(backend):
         written = [result["text"], *(d["sentence"] for d in result["guard"]["dropped"]), *result["vacuous"]]
         for number in re.findall(r"\d(?:[\d,.]*\d)?", " ".join(written)):
             assert number in allowed, (section.key, number, result)
-        if not result["fallback"]:
+        if not result["fallback"] and result["drafted"]:
             assert all(check_sentence(s, index) is None for s in split_sentences(result["text"])), result

@@ -109,8 +109,10 @@ def test_sections_never_see_each_other():
     llm = LLMConfig()
     sections = weekly_sections(sample_facts(), SITE, llm)
     draft_sections(sections, llm, index_facts(sample_facts()), backend=backend)
-    assert len(backend.requests) == 5
-    for req, own in zip(backend.requests, sections, strict=True):
+    drafted = [s for s in sections if s.model]
+    assert [s.key for s in drafted] == ["week", "vault", "news", "insight"]  # the stack list is not drafted
+    assert len(backend.requests) == 4
+    for req, own in zip(backend.requests, drafted, strict=True):
         assert req.max_tokens < llm.token_ceiling
         # the notes are given on one line: a blank line inside them would read as the paragraph's end
         assert " ".join((own.notes or own.fallback).split()) in req.user
@@ -123,7 +125,9 @@ def test_good_text_is_kept_and_bad_sentences_are_reported():
         "## One operating insight\n\nThe win rate was 41.7% on 12 round-trips. Expectancy was negative. "
         "The bot made 5,000 USDT.", 40, "stop", 1.5)})
     insight = draft["sections"][3]
-    assert insight["text"] == "The win rate was 41.7% on 12 round-trips."  # the headline book's
+    said, tail = insight["text"].split("\n\n", 1)
+    assert said == "The win rate was 41.7% on 12 round-trips."  # the headline book's
+    assert tail.startswith("The inverted book takes the same signals")  # facts-only: why the finding matters
     assert insight["guard"] == {"kept": 2, "dropped": [{"sentence": "The bot made 5,000 USDT.",
                                                         "reason": "number 5,000 USDT not in facts"}]}
     assert insight["vacuous"] == ["Expectancy was negative."]  # names no figure, symbol or cause
@@ -134,7 +138,7 @@ def test_a_looping_model_publishes_each_sentence_once():
     said = "The win rate was 41.7% on 12 round-trips."
     draft = _draft({"One operating insight": Generation(f"{said} {said}\n\n{said} {said}", 60, "length")})
     insight = draft["sections"][3]
-    assert insight["text"] == said and not insight["fallback"]
+    assert insight["text"].split("\n\n")[0] == said and insight["text"].count(said) == 1 and not insight["fallback"]
 
 
 @pytest.mark.parametrize(("answer", "reason"), [
@@ -182,7 +186,7 @@ def test_sentences_copied_from_the_prompt_are_dropped():
         "The fills, not the signals, are what needs work. "  # from the bundled example
         "The standard book closed 12 round-trips. Half of them won.", 30, "stop")})
     week = draft["sections"][0]
-    assert week["text"] == "The standard book closed 12 round-trips."
+    assert week["text"].split("\n\n")[0] == "The standard book closed 12 round-trips."
     assert week["guard"]["dropped"][0]["reason"] == "copied from the prompt"
     assert week["vacuous"] == ["Half of them won."]
 
@@ -194,3 +198,42 @@ def test_a_section_left_with_only_empty_sentences_falls_back_and_says_so():
     assert news["fallback"] and news["text"] == weekly_sections(sample_facts(), SITE, LLMConfig())[2].fallback
     assert news["fallback_reason"].startswith("no sentence names a figure, symbol, root cause")
     assert len(news["vacuous"]) == 2
+
+
+def test_a_rewrite_keeps_its_point_and_the_facts_only_text_follows():
+    """Each drafted section says one point; what the point leaves out (whether the fixes worked, why
+    the finding matters, the week against the last) follows it as facts-only text, never dropped."""
+    draft = _draft({})
+    text = {s["key"]: s["text"] for s in draft["sections"]}
+    facts_only = {s.key: s.fallback for s in weekly_sections(sample_facts(), SITE, LLMConfig())}
+    assert text["vault"] == "Execution slippage was the largest cluster: 6 trades, -7.75 USDT.\n\n" + facts_only["vault"]
+    assert "losses per trade went from 0.436 to 0.220 USDT (-50%)" in text["vault"]
+    assert text["week"] == "The week lost money: realized PnL was -1.55 USDT.\n\n" + facts_only["week"]
+    assert text["news"].count("\n\n") == 0  # its point says it all
+
+
+@pytest.mark.parametrize(("said", "published"), [
+    # a superlative the facts do not make: the clause that holds it is cut
+    ("The week lost money: realized PnL was -1.55 USDT, the biggest drop on record.",
+     "The week lost money: realized PnL was -1.55 USDT."),
+    # a negation the vault's facts do not hold turns the point around: the sentence goes
+    ("Execution slippage was the largest cluster: 6 trades, -7.75 USDT. It was not ETH/USDT.",
+     "Execution slippage was the largest cluster: 6 trades, -7.75 USDT."),
+])
+def test_claims_of_the_models_own_are_cut(said, published):
+    heading = "This week in paper trading" if said.startswith("The week") else "Failure vault: what broke, what changed"
+    draft = _draft({heading: Generation(said, 30, "stop")})
+    section = next(s for s in draft["sections"] if s["heading"] == heading)
+    assert section["text"].split("\n\n")[0] == published and not section["fallback"]
+    assert section["trimmed"] and section["trimmed"][0] in said
+
+
+def test_a_sentence_naming_a_cluster_claims_the_clusters_figures():
+    """"Execution slippage: 6 trades, -7.75 USDT" is the cluster's count and loss, even where a
+    finding's text shares more of its words; another cluster's loss in its place is caught."""
+    index = index_facts(sample_facts())
+    from publisher.drafting.guard import guard_text
+
+    assert guard_text("Execution slippage: 6 trades, -7.75 USDT.", index).kept == 1
+    wrong = guard_text("Execution slippage: 6 trades, -4.75 USDT.", index)  # the other cluster's loss
+    assert wrong.kept == 0 and "not" in wrong.dropped[0]["reason"]
