@@ -139,7 +139,9 @@ def _section_result(section: Section, cap: int, gen: Generation, index: FactInde
     elif gen.tokens > cap:
         reason = f"over the cap: {gen.tokens} tokens > {cap}"
     else:
-        text = drop_repeated_sentences(clean_text(gen.text, section.heading, gen.finish_reason))
+        # Claims of the model's own go first: the guard then checks what is left to publish.
+        text = trim_claims(drop_repeated_sentences(clean_text(gen.text, section.heading, gen.finish_reason)),
+                           section, result)
         if not text:
             reason = "empty text" if gen.finish_reason != "length" else "no complete sentence before the cap"
         elif is_repetitive(text):
@@ -153,7 +155,7 @@ def _section_result(section: Section, cap: int, gen: Generation, index: FactInde
             if guarded.kept == 0 or len(guarded.dropped) > guarded.kept:
                 reason = f"guard dropped {len(guarded.dropped)} of {guarded.kept + len(guarded.dropped)} sentences"
             else:
-                kept, vacuous = drop_vacuous(trim_claims(guarded.text, section, result), section)
+                kept, vacuous = drop_vacuous(guarded.text, section)
                 result["vacuous"] = vacuous
                 if not kept:
                     reason = (f"no sentence names a figure, symbol, root cause, adjustment or finding of the section "
