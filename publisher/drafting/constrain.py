@@ -180,21 +180,33 @@ class FactConstraint:
         return FactProcessor(self)
 
 
-class FactProcessor:
-    """An mlx-lm logits processor for one sequence: masks tokens that would invent a number or ticker."""
+class _PerSequence:
+    """A logits processor of one sequence: mlx-lm passes it the context so far; what the sequence
+    has generated is that context past the length it had on the first call (the prompt, or the part
+    of it the prompt cache lacks)."""
 
-    def __init__(self, constraint: FactConstraint) -> None:
+    def __init__(self) -> None:
         import mlx.core as mx
 
         self.mx = mx
-        self.constraint = constraint
         self.prompt_len: int | None = None
 
-    def generated_tail(self, tokens: Any) -> str:
+    def generated(self, tokens: Any) -> list[int]:
         ids = tokens.tolist() if hasattr(tokens, "tolist") else list(tokens)
-        if self.prompt_len is None:  # first call: the context is the prompt (or what the cache lacks)
+        if self.prompt_len is None:
             self.prompt_len = len(ids)
-        generated = ids[self.prompt_len:][-_TAIL_TOKENS:]
+        return ids[self.prompt_len:]
+
+
+class FactProcessor(_PerSequence):
+    """An mlx-lm logits processor for one sequence: masks tokens that would invent a number or ticker."""
+
+    def __init__(self, constraint: FactConstraint) -> None:
+        super().__init__()
+        self.constraint = constraint
+
+    def generated_tail(self, tokens: Any) -> str:
+        generated = self.generated(tokens)[-_TAIL_TOKENS:]
         return self.constraint.table.tokenizer.decode(generated) if generated else ""
 
     def __call__(self, tokens: Any, logits: Any) -> Any:
@@ -209,17 +221,14 @@ NO_REPEAT_NGRAM = 4  # tokens: a figure ("-3", ".", "10", " USDT") may still be 
 REPEAT_PENALTY = 1e9
 
 
-class NoRepeatNgram:
+class NoRepeatNgram(_PerSequence):
     """A logits processor that bans the token completing an n-gram the sequence has already
     generated (the prompt excluded): a small model that starts to loop has to say something else,
     or end the paragraph, instead of filling its cap with the same clause."""
 
     def __init__(self, n: int = NO_REPEAT_NGRAM) -> None:
-        import mlx.core as mx
-
-        self.mx = mx
+        super().__init__()
         self.n = n
-        self.prompt_len: int | None = None
 
     def banned(self, generated: list[int]) -> set[int]:
         """The tokens that would repeat an n-gram of `generated`, pure."""
@@ -230,10 +239,7 @@ class NoRepeatNgram:
         return {generated[i + n - 1] for i in range(len(generated) - n + 1) if generated[i:i + n - 1] == key}
 
     def __call__(self, tokens: Any, logits: Any) -> Any:
-        ids = tokens.tolist() if hasattr(tokens, "tolist") else list(tokens)
-        if self.prompt_len is None:  # first call: the context is the prompt (or what the cache lacks)
-            self.prompt_len = len(ids)
-        banned = sorted(i for i in self.banned(ids[self.prompt_len:]) if i < logits.shape[-1])
+        banned = sorted(i for i in self.banned(self.generated(tokens)) if i < logits.shape[-1])
         if not banned:
             return logits
         # A large finite penalty, not -inf: where the fact constraint leaves only a banned token (the

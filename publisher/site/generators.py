@@ -175,7 +175,8 @@ class Posts:
         self.exports = DevtoExports(context)
 
     def prepare(self) -> list[Post]:
-        """Keys for every post; reuse the folders of unchanged ones. Returns the posts to render."""
+        """Keys for every post; reuse the folders of unchanged ones. Returns the posts to render,
+        posts with charts first: they take longest, so no worker is left drawing charts at the end."""
         context = self.context
         cache, pending = context.cache, []
         context.series = series_navigation(context.posts, context.config)
@@ -192,18 +193,16 @@ class Posts:
                     context.result.pages_unchanged.append(f"{post.url_path}index.html")
                 else:
                     pending.append(post)
-        return pending
+        return sorted(pending, key=lambda post: post.facts_path is None)
 
     def preload(self, pending: list[Post]) -> None:
         """Import what every post needs once, here, before the fork: each worker would otherwise
         import it again (feedgen, lxml and libyaml for the exports). Matplotlib (a second of
-        imports) is left to the worker that draws charts, while the other renders posts; chart
-        posts take longest, so they go first (no worker is left drawing charts at the end)."""
+        imports) is left to the worker that draws charts, while the other renders posts."""
         if any(post.status != "draft" for post in pending):
             import publisher.site.devto  # noqa: F401
 
             self.exports.scan()
-        pending.sort(key=lambda post: post.facts_path is None)
 
     def render(self, post: Post) -> RenderedPost:
         """Runs in a worker: the post's HTML body, page and export; any failure names the post."""
