@@ -115,8 +115,8 @@ def _lines(*pairs: tuple[str, str | None]) -> list[str]:
     return [f"{label}: {text}" for label, text in pairs if text is not None]
 
 
-def _join(parts: list[str]) -> str:
-    return " ".join(p for p in parts if p)
+def _join(parts: list[str], sep: str = " ") -> str:
+    return sep.join(p for p in parts if p)
 
 
 # ---- the weekly plan --------------------------------------------------------------------------
@@ -290,7 +290,7 @@ NO_TRADED_NEWS = "None of these items names a coin the bot traded this week."
 
 
 def _news_point(news: list[News], touched: list[str]) -> str:
-    """How many of the week's news items name a coin the bot traded, and which coins."""
+    """Which traded coins the week's news items name."""
     if not news:
         return "No news this week."
     if not touched:
@@ -352,7 +352,8 @@ def _insight_section(facts: Facts, cur: str) -> Section:
         120, tuple(lines), fallback, point=point,
         anchors=tuple(str(f.get("text")) for f in findings[:1] if f.get("text")),
         rewrite=True, notes=point if findings else "",
-        tail=WHY_IT_MATTERS.get(str(findings[0].get("kind")), "") if findings else "",
+        tail=_join([finding_details(findings[0]), WHY_IT_MATTERS.get(str(findings[0].get("kind")), "")],
+                   "\n\n") if findings else "",
     )
 
 
@@ -374,6 +375,17 @@ def short_finding(finding: Finding, cur: str) -> str:
                 f"{control_verdict(str(finding['week'].get('verdict')))}.")
     text = str(finding.get("text") or "")
     return re.split(r"; |, and per week ", text, maxsplit=1)[0].rstrip(".") + "."
+
+
+def finding_details(finding: Finding) -> str:
+    """What a finding's text says after its first clause (the sign test's pairs, p and interval,
+    the figure since the start, the previous week), for the text that follows a short point. The
+    control test's verdict for the week is the point's, so it is not said again."""
+    parts = str(finding.get("text") or "").split("; ", 1)
+    if len(parts) < 2:
+        return ""
+    rest = parts[1][:1].upper() + parts[1][1:]
+    return re.sub(r"\): [^.]*\.", ").", rest, count=1) if is_control_test(finding) else rest
 
 
 def _stack_section(facts: Facts, site: SiteConfig, llm: LLMConfig) -> Section:

@@ -127,7 +127,7 @@ def test_good_text_is_kept_and_bad_sentences_are_reported():
     insight = draft["sections"][3]
     said, tail = insight["text"].split("\n\n", 1)
     assert said == "The win rate was 41.7% on 12 round-trips."  # the headline book's
-    assert tail.startswith("The inverted book takes the same signals")  # facts-only: why the finding matters
+    assert tail.startswith("The standard side won 5 of 12 paired trades")  # facts-only: the test's figures
     assert insight["guard"] == {"kept": 2, "dropped": [{"sentence": "The bot made 5,000 USDT.",
                                                         "reason": "number 5,000 USDT not in facts"}]}
     assert insight["vacuous"] == ["Expectancy was negative."]  # names no figure, symbol or cause
@@ -210,6 +210,13 @@ def test_a_rewrite_keeps_its_point_and_the_facts_only_text_follows():
     assert "losses per trade went from 0.436 to 0.220 USDT (-50%)" in text["vault"]
     assert text["week"] == "The week lost money: realized PnL was -1.55 USDT.\n\n" + facts_only["week"]
     assert text["news"].count("\n\n") == 0  # its point says it all
+    # the insight: its point, then the test's figures the point leaves out (not its verdict again),
+    # then why that kind of finding matters
+    point, details, why = text["insight"].split("\n\n")
+    assert point == ("The standard book's edge over its inverted mirror was -2.28 USDT this week, and the edge "
+                     "was not distinguishable from zero.")
+    assert details == "The standard side won 5 of 12 paired trades (sign test p = 0.77, median difference interval -2.10 to +1.90 USDT)."
+    assert why.startswith("The inverted book takes the same signals on the other side")
 
 
 @pytest.mark.parametrize(("said", "published"), [
