@@ -102,10 +102,13 @@ def book_style(index: int) -> BookStyle:
 
 
 def _legend(ax: Any, count: int, narrow: bool, **kwargs: Any) -> None:
-    """Inside the plot for a few books on a wide chart, below it otherwise (never over the data)."""
+    """Inside the plot for a few books on a wide chart, below it otherwise (never over the data).
+    Below is the figure's bottom edge, laid out by the constrained layout under the tick labels: an
+    offset from the axes collided with long rotated symbol labels on a phone-width chart."""
     if narrow or count > 3:
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22 if narrow else -0.14), frameon=False,
-                  ncol=1 if narrow else min(count, 3))
+        handles, labels = ax.get_legend_handles_labels()
+        ax.figure.legend(handles, labels, loc="outside lower center", frameon=False,
+                         ncol=1 if narrow else min(count, 3))
     else:
         ax.legend(frameon=False, **kwargs)
 

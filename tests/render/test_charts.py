@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import pytest
 from facts_sample import quiet_facts, sample_facts
 
 from publisher.render.charts import chart_specs, render_weekly_charts
@@ -96,15 +97,35 @@ def test_every_book_is_drawn_and_told_apart_however_many(tmp_path):
 
     facts = many_books(11)
     for name in ("equity", "drawdown", "win-rate"):
-        ax = chart_figure(name, facts).axes[0]
-        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        fig = chart_figure(name, facts)
+        legend = fig.axes[0].get_legend() or fig.legends[0]  # many books: below the plot, on the figure
+        labels = [t.get_text() for t in legend.get_texts()]
         assert labels == [f"book {n} (bot-{n})" for n in range(1, 12)], name
-        handles = ax.get_legend().legend_handles
+        handles = legend.legend_handles
         looks = {(to_hex(h.get_facecolor() if name == "win-rate" else h.get_color()),
                   h.get_hatch() if name == "win-rate" else h.get_linestyle()) for h in handles}
         assert len(looks) == 11, name  # no two books look alike
         assert {colour for colour, _ in looks} <= OKABE_ITO, name
     assert len(render_weekly_charts(facts, tmp_path)) == 4
+
+
+@pytest.mark.parametrize("name", ["equity", "drawdown", "win-rate"])
+def test_a_phone_charts_legend_sits_clear_of_its_tick_labels(name):
+    """On the narrow chart the legend goes below the plot: it must not cover the rotated symbol
+    labels (it did on the win-rate chart, anchored at a fixed offset under the axes)."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from publisher.render.charts import STYLE, chart_figure
+
+    with matplotlib.rc_context(STYLE):
+        fig = chart_figure(name, sample_facts(), narrow=True)
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        fig.draw_without_rendering()
+        legend = fig.legends[0].get_window_extent(renderer)
+        ticks = [t.get_window_extent(renderer) for t in fig.axes[0].get_xticklabels() if t.get_text()]
+    assert ticks and not any(legend.overlaps(box) for box in ticks)
+    assert legend.y1 <= min(box.y0 for box in ticks)  # below them
 
 
 def test_losses_are_drawn_and_labelled_as_losses():
