@@ -524,7 +524,7 @@ def index_facts(facts: Any, extra_texts: Iterable[str] = ()) -> FactIndex:
                 if isinstance(node["unit"], str):
                     index.add_text(node["unit"])
                 return
-            ident = _identity(node, books) if (identified or "symbol" in node) else frozenset()
+            ident = _identity(node, books) if (identified or "symbol" in node or "root_cause" in node) else frozenset()
             inner = (*quals, ident) if ident else quals
             for k, v in node.items():
                 k = str(k)

@@ -197,3 +197,23 @@ def test_every_number_injected_into_drafted_sections_is_caught():
                 injected += 1
     # the facts-only texts state the findings (13 figures in the sample); the figure lists are the template's
     assert injected >= 12
+
+
+def test_a_share_is_bound_to_the_cause_the_sentence_names():
+    """A nested record with a root cause (the concentration finding's top cluster) is qualified by
+    it, so "Technical failure caused 55.0% of the losses" binds to that cluster's share, not to the
+    finding's text, where "caused 11.1%" is said of the top symbol."""
+    facts = {"currency": "USDT", "findings": [{
+        "kind": "concentration", "rank": 1, "score": 0.1,
+        "text": "Concentration: ADA/USDT caused 11.1% of the week's 75.76 USDT of losses, and the technical "
+                "failure cluster 55.0%.",
+        "loss": {"value": -75.76, "unit": "USDT"},
+        "top_symbol": {"symbol": "ADA/USDT", "loss": {"value": -8.39, "unit": "USDT"},
+                       "share": {"value": 11.07, "unit": "%"}},
+        "top_cluster": {"label": "Technical failure", "root_cause": "technical",
+                        "loss": {"value": -41.63, "unit": "USDT"}, "share": {"value": 54.95, "unit": "%"}},
+    }]}
+    index = index_facts(facts)
+    assert check_sentence("Technical failure caused 55.0% of the week's losses.", index) is None
+    assert check_sentence("Execution slippage caused 55.0% of the week's losses.", index) is not None
+    assert check_sentence("ADA/USDT caused 55.0% of the week's losses.", index) is not None
