@@ -161,10 +161,10 @@ def _week_section(facts: Facts, cur: str) -> Section:
     # The figures are listed above the paragraph: the facts-only text says what they are measured
     # against instead of listing them again.
     trips = _value(week.get("round_trips")) or 0
+    parts: list[str] = []
     if not trips:
         fallback = "No round-trip closed this week, so there is no new win rate or PnL to read."
     else:
-        parts = []
         now, then = _value(week.get("realized_pnl")), _value(before["realized_pnl"] if before else None)
         if now is not None and then is not None:
             if (then < 0) != (now < 0):
@@ -188,7 +188,7 @@ def _week_section(facts: Facts, cur: str) -> Section:
         "week, the win rate against the R:R ratio, and whether the standard book beat its control. "
         "The figures are listed above the paragraph, so interpret them instead of listing them.",
         70, tuple(lines), fallback, point=(point := _week_point(week, cur)), rewrite=True, notes=point,
-        tail=fallback if trips else "",
+        tail=fallback if trips and parts else "",  # with nothing to compare, the point says it all
     )
 
 
@@ -257,11 +257,13 @@ def _vault_section(facts: Facts, cur: str) -> Section:
 
 
 def _vault_point(vault: Vault, cur: str) -> str:
-    clusters = sorted(vault.get("clusters") or [], key=lambda c: -(_value(c.get("count")) or 0))
-    if not clusters:
-        return "No losing trade this week."
-    top = clusters[0]
-    return (f"{top.get('label')} was the largest cluster: {count(top.get('count'))} trades, "
+    clusters = vault.get("clusters") or []
+    if not clusters:  # no losing trade, or a book without a failure vault (Freqtrade)
+        losing = _value(vault.get("losing_trades")) or 0
+        return (f"{count(vault.get('losing_trades'))} losing trades cost {money(vault.get('total_loss'), cur)} "
+                "this week." if losing else "No losing trade this week.")
+    top = min(clusters, key=lambda c: _value(c.get("loss")) or 0.0)  # the largest loss ("the most damage")
+    return (f"{top.get('label')} did the most damage: {count(top.get('count'))} trades, "
             f"{money(top.get('loss'), cur)}.")
 
 
@@ -283,6 +285,7 @@ def _news_section(facts: Facts) -> Section:
         "In one or two sentences, say what the news items below have in common and whether they touch "
         "the symbols the bot traded. The list itself is shown below your sentences, so do not repeat it.",
         40, tuple(lines), fallback, point=(point := _news_point(news, touched)), notes=point, rewrite=True,
+        model=bool(news),  # no news item: nothing to interpret, the facts-only line says so
     )
 
 

@@ -23,21 +23,19 @@ REWRITE_RULES = (
     "write them; add no number, name or claim of your own. Plain sentences only: no heading, no list."
 )
 
-# Bundled examples (notes -> paragraph); their figures are not this week's, and the fact constraint
-# stops the model from copying them.
+# Bundled examples (notes -> paragraph), in the form the weekly sections take: the notes are the
+# point, and the answer says it again in the operator's voice with its figures and nothing else
+# (an example that added figures of its own taught the model to add some too). Their figures are
+# not this week's, and the fact constraint stops the model from copying them.
 EXAMPLES: tuple[tuple[str, str, str, str], ...] = (
     ("This week in paper trading",
-     "The books closed 31 round-trips this week with a win rate of 45.2% and realized PnL of -3.10 USDT. "
-     "Book 'standard' ended at -1.20 USDT.",
      "The week lost money: realized PnL was -3.10 USDT.",
-     "A losing week: 31 round-trips at a 45.2% win rate left realized PnL at -3.10 USDT. The standard "
-     "book held up better, at -1.20 USDT."),
+     "The week lost money: realized PnL was -3.10 USDT.",
+     "A losing week: realized PnL ended at -3.10 USDT."),
     ("Failure vault: what broke, what changed",
-     "12 losing trades cost 8.40 USDT this week. The largest cluster was Execution slippage with 7 trades "
-     "(-5.10 USDT).",
-     "Execution slippage was the largest cluster: 7 trades, -5.10 USDT.",
-     "Slippage did most of the damage: 7 of the 12 losing trades and -5.10 USDT of the 8.40 USDT lost. "
-     "The fills, not the signals, are what needs work."),
+     "Execution slippage did the most damage: 7 trades, -5.10 USDT.",
+     "Execution slippage did the most damage: 7 trades, -5.10 USDT.",
+     "Execution slippage did the most damage this week: 7 trades and -5.10 USDT."),
 )
 
 
@@ -88,6 +86,8 @@ def is_vacuous(sentence: str, section: Section) -> bool:
     words = set(re.findall(r"[A-Za-z]+", sentence))
     if words & (names - COMMON_ACRONYMS):
         return False
+    if section.rewrite and _cites(section.point):
+        return True  # its point names a figure or a coin: a sentence that names neither has lost it
     lowered = sentence.lower()
     sentence_shingles = _shingles(sentence)
     for anchor in section.anchors:
@@ -98,7 +98,7 @@ def is_vacuous(sentence: str, section: Section) -> bool:
 
 # Words that make a claim of their own ("the largest single-day increase since 2026"): a rewrite may
 # use one only where its section's facts do ("Technical failure was the largest cluster").
-_SUPERLATIVE_RE = re.compile(r"\b(?:largest|biggest|highest|lowest|smallest|best|worst|record|ever|never|always)\b",
+_SUPERLATIVE_RE = re.compile(r"\b(?:largest|biggest|highest|lowest|smallest|best|worst|record|first|ever|never|always)\b",
                              re.IGNORECASE)
 # A negation the section's facts do not hold turns the point around ("it's not SUI", "a coin that
 # was not in the news"): such a sentence is dropped.
@@ -119,3 +119,8 @@ def trim_unsupported(sentence: str, section: Section) -> str:
     cut = sentence.rfind(", ", 0, first.start())
     head = sentence[:cut].rstrip(" ,;:") if cut > 0 else ""
     return f"{head}." if len(head.split()) >= 4 else ""  # the head holds no superlative: `first` was the first
+
+
+def _cites(text: str) -> bool:
+    """Whether `text` names a figure or a ticker (what a rewrite of it must keep)."""
+    return bool(re.search(r"\d", text) or re.search(r"\b[A-Z][A-Z0-9]{1,9}\b", text))

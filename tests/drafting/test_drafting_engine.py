@@ -183,7 +183,7 @@ def test_an_unfinished_last_sentence_is_dropped_whatever_stopped_the_model():
 
 def test_sentences_copied_from_the_prompt_are_dropped():
     draft = _draft({"This week in paper trading": Generation(
-        "The fills, not the signals, are what needs work. "  # from the bundled example
+        "You rewrite the notes of a paper-trading bot's weekly log as one short paragraph of its newsletter. "  # the prompt's rules
         "The standard book closed 12 round-trips. Half of them won.", 30, "stop")})
     week = draft["sections"][0]
     assert week["text"].split("\n\n")[0] == "The standard book closed 12 round-trips."
@@ -206,7 +206,7 @@ def test_a_rewrite_keeps_its_point_and_the_facts_only_text_follows():
     draft = _draft({})
     text = {s["key"]: s["text"] for s in draft["sections"]}
     facts_only = {s.key: s.fallback for s in weekly_sections(sample_facts(), SITE, LLMConfig())}
-    assert text["vault"] == "Execution slippage was the largest cluster: 6 trades, -7.75 USDT.\n\n" + facts_only["vault"]
+    assert text["vault"] == "Execution slippage did the most damage: 6 trades, -7.75 USDT.\n\n" + facts_only["vault"]
     assert "losses per trade went from 0.436 to 0.220 USDT (-50%)" in text["vault"]
     assert text["week"] == "The week lost money: realized PnL was -1.55 USDT.\n\n" + facts_only["week"]
     assert text["news"].count("\n\n") == 0  # its point says it all
@@ -224,8 +224,8 @@ def test_a_rewrite_keeps_its_point_and_the_facts_only_text_follows():
     ("The week lost money: realized PnL was -1.55 USDT, the biggest drop on record.",
      "The week lost money: realized PnL was -1.55 USDT."),
     # a negation the vault's facts do not hold turns the point around: the sentence goes
-    ("Execution slippage was the largest cluster: 6 trades, -7.75 USDT. It was not ETH/USDT.",
-     "Execution slippage was the largest cluster: 6 trades, -7.75 USDT."),
+    ("Execution slippage did the most damage: 6 trades, -7.75 USDT. It was not ETH/USDT.",
+     "Execution slippage did the most damage: 6 trades, -7.75 USDT."),
 ])
 def test_claims_of_the_models_own_are_cut(said, published):
     heading = "This week in paper trading" if said.startswith("The week") else "Failure vault: what broke, what changed"
@@ -244,3 +244,22 @@ def test_a_sentence_naming_a_cluster_claims_the_clusters_figures():
     assert guard_text("Execution slippage: 6 trades, -7.75 USDT.", index).kept == 1
     wrong = guard_text("Execution slippage: 6 trades, -4.75 USDT.", index)  # the other cluster's loss
     assert wrong.kept == 0 and "not" in wrong.dropped[0]["reason"]
+
+
+def test_a_rewrite_that_loses_its_points_figures_is_not_published():
+    """The vault's point names a cluster's count and loss: a sentence that names the cluster and
+    nothing else ("far-reaching consequences") has dropped the point, however on-topic it sounds."""
+    draft = _draft({"Failure vault: what broke, what changed": Generation(
+        "Execution slippage had far-reaching consequences for the entire market.", 20, "stop")})
+    vault = draft["sections"][1]
+    assert vault["fallback"] and vault["fallback_reason"].startswith("no sentence names a figure")
+    assert vault["vacuous"] == ["Execution slippage had far-reaching consequences for the entire market."]
+
+
+def test_without_a_failure_vault_the_point_is_the_weeks_losing_trades():
+    """A Freqtrade book has no post-mortems, so no clusters: the point must not say "no losing trade"."""
+    facts = sample_facts()
+    facts["vault"]["clusters"] = []
+    vault = next(s for s in weekly_sections(facts, SITE, LLMConfig()) if s.key == "vault")
+    losing, loss = facts["vault"]["losing_trades"]["value"], facts["vault"]["total_loss"]["value"]
+    assert vault.point == f"{losing} losing trades cost {loss:.2f} USDT this week."
