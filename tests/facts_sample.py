@@ -208,7 +208,7 @@ def sample_facts() -> dict[str, Any]:
         "news": [
             {"rank": 1, "title": HOSTILE_TITLE, "source": "CoinGecko Trending",
              "url": "https://example.org/btc?a=1&b=2", "at": "2026-04-15T00:00:00+00:00"},
-            {"rank": 2, "title": "Plain [link](javascript:alert(1)) title", "source": "Feed",
+            {"rank": 2, "title": "Plain [link](javascript:alert(1)) title on ETH flows", "source": "Feed",
              "url": "javascript:alert(1)", "at": "2026-04-16T00:00:00+00:00"},
         ],
         "warnings": [

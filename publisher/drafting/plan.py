@@ -285,7 +285,7 @@ def _news_section(facts: Facts) -> Section:
         "In one or two sentences, say what the news items below have in common and whether they touch "
         "the symbols the bot traded. The list itself is shown below your sentences, so do not repeat it.",
         40, tuple(lines), fallback, point=(point := _news_point(news, touched)), notes=point, rewrite=True,
-        model=bool(news),  # no news item: nothing to interpret, the facts-only line says so
+        model=bool(touched),  # no news item names a traded coin: nothing to interpret, the facts-only line says so
     )
 
 

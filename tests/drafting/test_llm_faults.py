@@ -119,7 +119,7 @@ def new_project(root: Path) -> Path:
     make_native_book(root / "book.sqlite", trades=[
         trade(1, "BTC/USDT", entry=100, exit=110, opened="2026-04-14T09:00:00Z", closed="2026-04-14T10:00:00Z", id=1),
         trade(1, "ETH/USDT", entry=100, exit=90, opened="2026-04-15T09:00:00Z", closed="2026-04-15T10:00:00Z", id=2),
-    ], news=[{"published_at": "2026-04-15T08:00:00Z", "rank": 1, "title": "ETF inflows", "source": "x", "url": ""}])
+    ], news=[{"published_at": "2026-04-15T08:00:00Z", "rank": 1, "title": "BTC ETF inflows", "source": "x", "url": ""}])
     return root
 
 
