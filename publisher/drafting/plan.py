@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from publisher.common import figures
@@ -420,12 +420,19 @@ def drafting_line(llm: LLMConfig) -> str:
 
 
 def weekly_sections(facts: Facts, site: SiteConfig, llm: LLMConfig) -> list[Section]:
-    """The weekly post's prose sections, in the order of WEEKLY_SECTION_KEYS."""
+    """The weekly post's prose sections, in the order of WEEKLY_SECTION_KEYS.
+
+    By default a drafted section asks for one sentence on its point and its facts-only text follows
+    (the job the bundled model does well). With `[llm] max_tokens` set, a large model has room: it
+    rewrites the whole facts-only text around the point, and nothing follows its paragraph."""
     cur = facts["currency"]
-    return [
+    sections = [
         _week_section(facts, cur),
         _vault_section(facts, cur),
         _news_section(facts),
         _insight_section(facts, cur),
         _stack_section(facts, site, llm),
     ]
+    if llm.max_tokens:
+        return [replace(s, notes="", tail="") if s.rewrite and s.model else s for s in sections]
+    return sections

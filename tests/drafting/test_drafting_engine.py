@@ -263,3 +263,19 @@ def test_without_a_failure_vault_the_point_is_the_weeks_losing_trades():
     vault = next(s for s in weekly_sections(facts, SITE, LLMConfig()) if s.key == "vault")
     losing, loss = facts["vault"]["losing_trades"]["value"], facts["vault"]["total_loss"]["value"]
     assert vault.point == f"{losing} losing trades cost {loss:.2f} USDT this week."
+
+
+def test_a_large_model_rewrites_the_whole_facts_only_text():
+    """With `[llm] max_tokens` set the model has room: it is given the facts-only text around the
+    point, and its paragraph is published alone (nothing is appended to say it twice)."""
+    llm = LLMConfig(backend="mlx", max_tokens=300)
+    small = {s.key: s for s in weekly_sections(sample_facts(), SITE, LLMConfig(backend="mlx"))}
+    backend = Scripted({})
+    sections = weekly_sections(sample_facts(), SITE, llm)
+    draft = draft_sections(sections, llm, index_facts(sample_facts(), [*SITE.stack, drafting_line(llm)]),
+                           backend=backend)
+    vault_request = next(r for r in backend.requests if r.user.startswith("Section: Failure vault"))
+    assert " ".join(small["vault"].fallback.split()) in vault_request.user  # the fix checks are the model's to say
+    assert small["vault"].tail and all(not s.tail for s in sections)
+    vault = draft["sections"][1]
+    assert "\n\n" not in vault["text"] and not vault["fallback"]
