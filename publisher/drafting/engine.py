@@ -89,17 +89,27 @@ def clean_text(text: str, heading: str, finish_reason: str | None) -> str:
     return text
 
 
-def filter_sentences(text: str, keep: Callable[[str], bool]) -> tuple[str, list[str]]:
-    """The text with only the sentences `keep` accepts (paragraphs kept apart), and those it did not."""
+def map_sentences(text: str, change: Callable[[str], str]) -> str:
+    """The text with each sentence replaced by `change(sentence)` ("" drops it), paragraphs kept apart."""
     paragraphs: list[str] = []
-    dropped: list[str] = []
     for block in re.split(r"\n\s*\n", text.strip()):
-        kept: list[str] = []
-        for sentence in split_sentences(block.replace("\n", " ")):
-            (kept if keep(sentence) else dropped).append(sentence)
+        kept = [new for sentence in split_sentences(block.replace("\n", " ")) if (new := change(sentence))]
         if kept:
             paragraphs.append(" ".join(kept))
-    return "\n\n".join(paragraphs), dropped
+    return "\n\n".join(paragraphs)
+
+
+def filter_sentences(text: str, keep: Callable[[str], bool]) -> tuple[str, list[str]]:
+    """The text with only the sentences `keep` accepts (paragraphs kept apart), and those it did not."""
+    dropped: list[str] = []
+
+    def kept(sentence: str) -> str:
+        if keep(sentence):
+            return sentence
+        dropped.append(sentence)
+        return ""
+
+    return map_sentences(text, kept), dropped
 
 
 def drop_repeated_sentences(text: str) -> str:
@@ -183,18 +193,14 @@ def trim_claims(text: str, section: Section, result: dict[str, Any]) -> str:
 
     if not section.rewrite:
         return text
-    paragraphs = []
-    for block in re.split(r"\n\s*\n", text.strip()):
-        kept = []
-        for sentence in split_sentences(block.replace("\n", " ")):
-            trimmed = trim_unsupported(sentence, section)
-            if trimmed != sentence:
-                result.setdefault("trimmed", []).append(sentence)
-            if trimmed:
-                kept.append(trimmed)
-        if kept:
-            paragraphs.append(" ".join(kept))
-    return "\n\n".join(paragraphs)
+
+    def trimmed(sentence: str) -> str:
+        new = trim_unsupported(sentence, section)
+        if new != sentence:
+            result.setdefault("trimmed", []).append(sentence)
+        return new
+
+    return map_sentences(text, trimmed)
 
 
 def _none_result(section: Section, cap: int, index: FactIndex) -> dict[str, Any]:
