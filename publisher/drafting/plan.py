@@ -242,7 +242,7 @@ def _vault_section(facts: Facts, cur: str) -> Section:
     else:
         fallback = ("No fix shipped in the week before targets a root cause or a symbol, so there is "
                     "no before-and-after to read yet.")
-    # The model says the point (the largest cluster); whether the fixes worked follows it as
+    # The model says the point (the cause with the largest loss); whether the fixes worked follows it as
     # facts-only text, so a rewrite never drops the before-and-after the section exists to report.
     point = _vault_point(vault, cur)
     return Section(
@@ -277,27 +277,22 @@ def _news_section(facts: Facts) -> Section:
     touched = sorted({tk for n in news for tk in tickers if tk and tk in _title_words(n)})
     if news:
         fallback = (f"Of these items, the ones naming a coin the bot traded this week: {', '.join(touched)}."
-                    if touched else NO_TRADED_NEWS)
+                    if touched else "None of these items names a coin the bot traded this week.")
     else:
         fallback = "No news item was recorded for this week."
     return Section(
         "news", "News that mattered",
         "In one or two sentences, say what the news items below have in common and whether they touch "
         "the symbols the bot traded. The list itself is shown below your sentences, so do not repeat it.",
-        40, tuple(lines), fallback, point=(point := _news_point(news, touched)), notes=point, rewrite=True,
+        40, tuple(lines), fallback, point=(point := _news_point(touched)), notes=point, rewrite=True,
         model=bool(touched),  # no news item names a traded coin: nothing to interpret, the facts-only line says so
     )
 
 
-NO_TRADED_NEWS = "None of these items names a coin the bot traded this week."
-
-
-def _news_point(news: list[News], touched: list[str]) -> str:
-    """Which traded coins the week's news items name."""
-    if not news:
-        return "No news this week."
+def _news_point(touched: list[str]) -> str:
+    """Which traded coins the week's news items name ("" when none: the section is not drafted)."""
     if not touched:
-        return NO_TRADED_NEWS
+        return ""
     # No count: how many items name a traded coin is not a fact of the sheet, so the guard could not
     # check it ("The 7 news items named..." passed as the number of items).
     if len(touched) == 1:
