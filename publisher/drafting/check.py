@@ -255,7 +255,8 @@ def _accepted(text: str) -> list[str]:
 
 
 def refuse_unsupported(posts: Iterable[Any], config: Any) -> None:
-    """Raise ClaimsError when a published weekly (with its fact sheet) has unaccepted unsupported claims.
+    """Raise ClaimsError when one of `posts` (published weeklies, each with its fact sheet:
+    `facts_path` set) has unaccepted unsupported claims.
 
     A post and fact sheet found clean before are not checked again: their hash is kept in
     `<state>/cache/checked-claims.json`, so a site of many weeklies builds as fast as before.
@@ -272,8 +273,6 @@ def refuse_unsupported(posts: Iterable[Any], config: Any) -> None:
     texts = config_texts(config)
     checked: set[str] = set()
     for post in posts:
-        if getattr(post, "kind", "") != "weekly" or getattr(post, "facts_path", None) is None:
-            continue
         text = post.source.read_text(encoding="utf-8")
         facts_text = post.facts_path.read_text(encoding="utf-8")
         key = hashlib.sha256("\0".join([text, facts_text, *texts]).encode("utf-8")).hexdigest()

@@ -67,7 +67,7 @@ def environment_hash(config: Config, include_drafts: bool) -> str:
 
 def post_key(post: Post, env_hash: str) -> str:
     facts = post.facts_path.read_bytes() if post.facts_path else b""
-    return sha(env_hash, post.url_path, post.source_digest or post.source.read_bytes(), facts)
+    return sha(env_hash, post.url_path, post.source_digest, facts)
 
 
 class BuildCache:

@@ -56,8 +56,8 @@ class Post:
     kind: str  # "weekly" (under content/weekly/) or "post"
     facts_path: Path | None  # the .facts.json beside a weekly, if present
     url_path: str  # site-relative, e.g. "weekly/2026-w16/" (page at site/weekly/2026-w16/index.html)
+    source_digest: str  # SHA-256 of the file's text as read (the build cache key; no second read)
     html: str = ""  # body rendered to HTML (set by render_post_html / the build)
-    source_digest: str = ""  # SHA-256 of the file's text as read (the build cache key; no second read)
 
 
 def parse_front_matter(text: str, source: Path) -> tuple[dict, str]:
